@@ -1,0 +1,72 @@
+//! Producer settings and their translation into librdkafka properties.
+
+use std::time::Duration;
+
+use rdkafka::ClientConfig;
+
+/// Everything the producer actor needs to know about the broker.
+#[derive(Clone)]
+pub struct KafkaSettings {
+    pub bootstrap_servers: String,
+    pub topic: String,
+    pub security_protocol: Option<String>,
+    pub sasl_mechanism: Option<String>,
+    pub sasl_username: Option<String>,
+    pub sasl_password: Option<String>,
+    /// How long librdkafka may try to deliver a record before it reports an
+    /// error; below the client's 15 s wait so every frame gets an answer.
+    pub message_timeout: Duration,
+    pub linger: Duration,
+    /// Any other librdkafka property (`KAFKA_PROPERTY_*`), applied last.
+    pub extra_properties: Vec<(String, String)>,
+}
+
+impl std::fmt::Debug for KafkaSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KafkaSettings")
+            .field("bootstrap_servers", &self.bootstrap_servers)
+            .field("topic", &self.topic)
+            .field("security_protocol", &self.security_protocol)
+            .field("sasl_mechanism", &self.sasl_mechanism)
+            .field("sasl_username", &self.sasl_username)
+            .field("sasl_password", &self.sasl_password.as_ref().map(|_| "***"))
+            .field("message_timeout", &self.message_timeout)
+            .field("linger", &self.linger)
+            .field("extra_properties", &self.extra_properties.iter().map(|(k, _)| k).collect::<Vec<_>>())
+            .finish()
+    }
+}
+
+impl KafkaSettings {
+    pub fn client_config(&self) -> ClientConfig {
+        let mut config = ClientConfig::new();
+        config
+            .set("bootstrap.servers", &self.bootstrap_servers)
+            .set("client.id", "matyan-frontier")
+            // An `ok` answer promises the records are durable and in order per run.
+            .set("acks", "all")
+            .set("enable.idempotence", "true")
+            // Java-compatible murmur2, as the reference: a run keeps its partition across versions.
+            .set("partitioner", "murmur2_random")
+            .set("compression.type", "lz4")
+            .set("linger.ms", self.linger.as_millis().to_string())
+            .set("message.timeout.ms", self.message_timeout.as_millis().to_string())
+            // Bounded memory: when this fills up, sessions wait (backpressure).
+            .set("queue.buffering.max.kbytes", "65536");
+        let optional = [
+            ("security.protocol", &self.security_protocol),
+            ("sasl.mechanism", &self.sasl_mechanism),
+            ("sasl.username", &self.sasl_username),
+            ("sasl.password", &self.sasl_password),
+        ];
+        for (key, value) in optional {
+            if let Some(value) = value {
+                config.set(key, value);
+            }
+        }
+        for (key, value) in &self.extra_properties {
+            config.set(key, value);
+        }
+        config
+    }
+}

@@ -1,0 +1,73 @@
+//! One completion per published batch: librdkafka's delivery callbacks count
+//! down a shared counter, and the last one answers the waiting session.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+use rdkafka::error::KafkaError;
+use rdkafka::producer::{DeliveryResult, ProducerContext};
+use rdkafka::ClientContext;
+use tokio::sync::oneshot;
+
+pub type BatchOutcome = Result<(), KafkaError>;
+
+/// The delivery state of one batch, shared by its records as their opaque.
+pub struct BatchDelivery {
+    /// Records not yet reported, plus one while the batch is still being enqueued.
+    remaining: AtomicUsize,
+    first_error: Mutex<Option<KafkaError>>,
+    done: Mutex<Option<oneshot::Sender<BatchOutcome>>>,
+}
+
+impl BatchDelivery {
+    pub fn new(records: usize) -> (Arc<Self>, oneshot::Receiver<BatchOutcome>) {
+        let (tx, rx) = oneshot::channel();
+        let delivery = Self { remaining: AtomicUsize::new(records + 1), first_error: Mutex::new(None), done: Mutex::new(Some(tx)) };
+        (Arc::new(delivery), rx)
+    }
+
+    /// Reports one record (or, with `Ok`, the end of enqueuing).
+    pub fn settle(&self, result: BatchOutcome) {
+        if let Err(error) = result {
+            self.first_error.lock().unwrap_or_else(|p| p.into_inner()).get_or_insert(error);
+        }
+        if self.remaining.fetch_sub(1, Ordering::AcqRel) == 1 {
+            let outcome = match self.first_error.lock().unwrap_or_else(|p| p.into_inner()).take() {
+                Some(error) => Err(error),
+                None => Ok(()),
+            };
+            if let Some(tx) = self.done.lock().unwrap_or_else(|p| p.into_inner()).take() {
+                let _ = tx.send(outcome);
+            }
+        }
+    }
+}
+
+/// Routes librdkafka delivery reports to their batch.
+pub struct DeliveryContext;
+
+impl ClientContext for DeliveryContext {}
+
+impl ProducerContext for DeliveryContext {
+    type DeliveryOpaque = Arc<BatchDelivery>;
+
+    fn delivery(&self, result: &DeliveryResult<'_>, batch: Self::DeliveryOpaque) {
+        batch.settle(result.as_ref().map(|_| ()).map_err(|(error, _)| error.clone()));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rdkafka::types::RDKafkaErrorCode;
+
+    #[test]
+    fn answers_once_after_every_record_and_the_enqueue_guard() {
+        let (batch, mut rx) = BatchDelivery::new(2);
+        batch.settle(Ok(()));
+        batch.settle(Err(KafkaError::MessageProduction(RDKafkaErrorCode::MessageTimedOut)));
+        assert!(rx.try_recv().is_err(), "still enqueuing");
+        batch.settle(Ok(()));
+        assert_eq!(rx.try_recv().unwrap(), Err(KafkaError::MessageProduction(RDKafkaErrorCode::MessageTimedOut)));
+    }
+}

@@ -1,0 +1,14 @@
+//! The frontier's actors and the messages they exchange.
+//!
+//! - [`ws_session::WsSession`]: one per WebSocket connection; validates frames and
+//!   forwards them to the producer.
+//! - [`kafka_producer::KafkaProducer`]: the singleton owning the rdkafka producer.
+//! - [`presign::PresignActor`]: owns the blob store client and signs upload URLs.
+
+pub mod envelope;
+pub mod ids;
+pub mod kafka_producer;
+pub mod presign;
+mod probe_cache;
+pub mod schema;
+pub use probe_cache::CheckResult;

@@ -1,0 +1,171 @@
+//! Datetimes as the reference accepts them (ISO 8601 / RFC 3339 strings, plain
+//! dates, Unix timestamps) and writes them back (Python's `isoformat()`).
+
+use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Utc};
+
+/// A parsed datetime; naive ones have no offset and are written without one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClientDateTime {
+    Naive(NaiveDateTime),
+    Aware(DateTime<FixedOffset>),
+}
+
+/// Timestamps larger than this are milliseconds (pydantic's rule).
+const MILLIS_THRESHOLD: f64 = 2e10;
+
+impl ClientDateTime {
+    pub fn parse_str(text: &str) -> Result<Self, &'static str> {
+        let text = text.trim();
+        if let Ok(ts) = text.parse::<f64>() {
+            if text.bytes().all(|b| b.is_ascii_digit() || b == b'.' || b == b'-' || b == b'+') {
+                return Self::from_timestamp(ts);
+            }
+        }
+        parse_iso(text.as_bytes()).ok_or("expected an ISO 8601 datetime, a date or a Unix timestamp")
+    }
+
+    pub fn from_timestamp(ts: f64) -> Result<Self, &'static str> {
+        if !ts.is_finite() {
+            return Err("a timestamp must be a finite number");
+        }
+        let seconds = if ts.abs() > MILLIS_THRESHOLD { ts / 1000.0 } else { ts };
+        let micros = (seconds * 1e6).round();
+        if micros.abs() > 253_402_300_799e6 {
+            return Err("timestamp out of range");
+        }
+        Utc.timestamp_micros(micros as i64).single().map(|dt| Self::Aware(dt.fixed_offset())).ok_or("timestamp out of range")
+    }
+
+    /// Python `datetime.isoformat()`: microseconds only when non-zero, `+HH:MM` offset.
+    pub fn write_isoformat(&self, out: &mut Vec<u8>) {
+        use std::io::Write;
+        let (naive, offset) = match self {
+            Self::Naive(n) => (*n, None),
+            Self::Aware(dt) => (dt.naive_local(), Some(dt.offset().local_minus_utc())),
+        };
+        let _ = write!(out, "{}", naive.format("%Y-%m-%dT%H:%M:%S"));
+        let micros = naive.and_utc().timestamp_subsec_micros();
+        if micros != 0 {
+            let _ = write!(out, ".{micros:06}");
+        }
+        if let Some(secs) = offset {
+            let sign = if secs < 0 { '-' } else { '+' };
+            let secs = secs.abs();
+            let _ = write!(out, "{sign}{:02}:{:02}", secs / 3600, (secs % 3600) / 60);
+            if secs % 60 != 0 {
+                let _ = write!(out, ":{:02}", secs % 60);
+            }
+        }
+    }
+}
+
+fn digits(b: &[u8], at: usize, n: usize) -> Option<u32> {
+    let part = b.get(at..at + n)?;
+    part.iter().try_fold(0u32, |acc, &c| c.is_ascii_digit().then(|| acc * 10 + u32::from(c - b'0')))
+}
+
+fn parse_iso(b: &[u8]) -> Option<ClientDateTime> {
+    if b.get(4) != Some(&b'-') || b.get(7) != Some(&b'-') {
+        return None;
+    }
+    let date = NaiveDate::from_ymd_opt(digits(b, 0, 4)? as i32, digits(b, 5, 2)?, digits(b, 8, 2)?)?;
+    if b.len() == 10 {
+        return Some(ClientDateTime::Naive(date.and_time(NaiveTime::MIN)));
+    }
+    if !matches!(b[10], b'T' | b't' | b' ' | b'_') || b.get(13) != Some(&b':') {
+        return None;
+    }
+    let (hour, minute) = (digits(b, 11, 2)?, digits(b, 14, 2)?);
+    let mut at = 16;
+    let mut second = 0;
+    let mut nanos = 0;
+    if b.get(at) == Some(&b':') {
+        second = digits(b, at + 1, 2)?;
+        at += 3;
+        if matches!(b.get(at), Some(b'.' | b',')) {
+            at += 1;
+            let start = at;
+            while b.get(at).is_some_and(u8::is_ascii_digit) {
+                at += 1;
+            }
+            let fraction = &b[start..at];
+            if fraction.is_empty() {
+                return None;
+            }
+            // Microsecond precision at most, truncated like the reference.
+            let micros = fraction.iter().take(6).fold(0u32, |acc, &c| acc * 10 + u32::from(c - b'0'));
+            nanos = micros * 10u32.pow(6 - fraction.len().min(6) as u32) * 1000;
+        }
+    }
+    let naive = date.and_time(NaiveTime::from_hms_nano_opt(hour, minute, second, nanos)?);
+    let rest = &b[at..];
+    let offset_secs = match rest {
+        [] => return Some(ClientDateTime::Naive(naive)),
+        [b'Z' | b'z'] => 0,
+        [sign @ (b'+' | b'-'), ..] => {
+            let tail = &rest[1..];
+            let (h, m) = match tail.len() {
+                2 => (digits(tail, 0, 2)?, 0),
+                4 => (digits(tail, 0, 2)?, digits(tail, 2, 2)?),
+                5 if tail[2] == b':' => (digits(tail, 0, 2)?, digits(tail, 3, 2)?),
+                _ => return None,
+            };
+            if h > 23 || m > 59 {
+                return None;
+            }
+            let secs = (h * 3600 + m * 60) as i32;
+            if *sign == b'-' {
+                -secs
+            } else {
+                secs
+            }
+        }
+        _ => return None,
+    };
+    let offset = FixedOffset::east_opt(offset_secs)?;
+    offset.from_local_datetime(&naive).single().map(ClientDateTime::Aware)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn iso(dt: ClientDateTime) -> String {
+        let mut out = Vec::new();
+        dt.write_isoformat(&mut out);
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn writes_python_isoformat() {
+        let cases = [
+            ("2026-11-26T10:00:00Z", "2026-11-26T10:00:00+00:00"),
+            ("2026-11-26T10:00:00.123456+02:00", "2026-11-26T10:00:00.123456+02:00"),
+            ("2026-11-26T10:00:00.1-0530", "2026-11-26T10:00:00.100000-05:30"),
+            ("2026-11-26T10:00:00.123456789Z", "2026-11-26T10:00:00.123456+00:00"),
+            ("2026-11-26 10:00", "2026-11-26T10:00:00"),
+            ("2026-11-26T10:00:00", "2026-11-26T10:00:00"),
+            ("2026-11-26", "2026-11-26T00:00:00"),
+            ("1795687200", "2026-11-26T10:00:00+00:00"),
+            ("1795687200.5", "2026-11-26T10:00:00.500000+00:00"),
+        ];
+        for (input, expected) in cases {
+            assert_eq!(iso(ClientDateTime::parse_str(input).unwrap()), expected, "{input}");
+        }
+    }
+
+    #[test]
+    fn timestamps_in_seconds_and_milliseconds() {
+        assert_eq!(iso(ClientDateTime::from_timestamp(1795687200.0).unwrap()), "2026-11-26T10:00:00+00:00");
+        assert_eq!(iso(ClientDateTime::from_timestamp(1795687200123.0).unwrap()), "2026-11-26T10:00:00.123000+00:00");
+        assert!(ClientDateTime::from_timestamp(f64::NAN).is_err());
+        assert!(ClientDateTime::from_timestamp(1e300).is_err());
+    }
+
+    #[test]
+    fn rejects_garbage() {
+        for bad in ["", "yesterday", "2026-13-01", "2026-11-26T25:00:00", "2026-11-26T10:00:00+2", "2026-11-26T10:00:00.Z", "2026-02-30"] {
+            assert!(ClientDateTime::parse_str(bad).is_err(), "{bad}");
+        }
+    }
+}

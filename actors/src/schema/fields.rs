@@ -1,0 +1,205 @@
+//! Lax field decoding, mirroring the coercions the reference (pydantic) accepts.
+//! Every decoder reads a field's raw JSON text and either returns the value to
+//! publish or a short reason for the error answer.
+
+use std::borrow::Cow;
+
+use serde_json::value::RawValue;
+
+use super::datetime::ClientDateTime;
+use super::nonfinite::SanitizedFrame;
+
+pub type Reason = Cow<'static, str>;
+
+fn first_byte(raw: &RawValue) -> u8 {
+    raw.get().as_bytes()[0]
+}
+
+fn kind_of(raw: &RawValue) -> &'static str {
+    match first_byte(raw) {
+        b'"' => "a string",
+        b'{' => "an object",
+        b'[' => "an array",
+        b't' | b'f' => "a boolean",
+        b'n' => "null",
+        _ => "a number",
+    }
+}
+
+fn expected(what: &str, raw: &RawValue) -> Reason {
+    format!("expected {what}, got {}", kind_of(raw)).into()
+}
+
+fn decode_str(raw: &RawValue) -> Result<Cow<'_, str>, Reason> {
+    serde_json::from_str::<Cow<'_, str>>(raw.get()).map_err(|e| format!("invalid string: {e}").into())
+}
+
+/// A string field: its JSON literal, ready to be written back unchanged.
+pub fn string(raw: &RawValue) -> Result<&str, Reason> {
+    if first_byte(raw) == b'"' {
+        Ok(raw.get())
+    } else {
+        Err(expected("a string", raw))
+    }
+}
+
+/// A string field's decoded text.
+pub fn string_value(raw: &RawValue) -> Result<Cow<'_, str>, Reason> {
+    string(raw)?;
+    decode_str(raw)
+}
+
+/// A float: numbers, numeric strings and booleans; a non-finite value is kept
+/// (and published as `null`), a literal `null` is refused.
+pub fn float(raw: &RawValue, frame: &SanitizedFrame) -> Result<f64, Reason> {
+    let text = raw.get();
+    match first_byte(raw) {
+        b'n' if frame.is_nonfinite(text) => Ok(f64::NAN),
+        b'-' | b'0'..=b'9' => text.parse::<f64>().map_err(|_| "number out of range".into()),
+        b't' => Ok(1.0),
+        b'f' => Ok(0.0),
+        b'"' => parse_float_str(&decode_str(raw)?).ok_or_else(|| "expected a number, got a non-numeric string".into()),
+        _ => Err(expected("a number", raw)),
+    }
+}
+
+fn parse_float_str(s: &str) -> Option<f64> {
+    let s = s.trim();
+    let plain = s.trim_start_matches(['+', '-']);
+    let is_word = plain.eq_ignore_ascii_case("nan") || plain.eq_ignore_ascii_case("inf") || plain.eq_ignore_ascii_case("infinity");
+    if is_word || plain.bytes().next().is_some_and(|b| b.is_ascii_digit() || b == b'.') {
+        s.parse().ok()
+    } else {
+        None
+    }
+}
+
+/// An integer: integral numbers (`3`, `3.0`), numeric strings and booleans.
+pub fn int(raw: &RawValue, frame: &SanitizedFrame) -> Result<i64, Reason> {
+    let text = raw.get();
+    match first_byte(raw) {
+        b'n' if frame.is_nonfinite(text) => Err("expected an integer, got a non-finite number".into()),
+        b'-' | b'0'..=b'9' => int_from_number_text(text),
+        b't' => Ok(1),
+        b'f' => Ok(0),
+        b'"' => int_from_number_text(decode_str(raw)?.trim()).map_err(|_| "expected an integer, got a non-integer string".into()),
+        _ => Err(expected("an integer", raw)),
+    }
+}
+
+fn int_from_number_text(text: &str) -> Result<i64, Reason> {
+    if let Ok(i) = text.parse::<i64>() {
+        return Ok(i);
+    }
+    match text.parse::<f64>() {
+        Ok(f) if f.is_finite() && f.fract() == 0.0 && f.abs() < 9.007_199_254_740_992e15 => Ok(f as i64),
+        Ok(f) if f.is_finite() && f.fract() != 0.0 => Err("expected an integer, got a number with a fractional part".into()),
+        Ok(_) => Err("integer out of range".into()),
+        Err(_) => Err("expected an integer".into()),
+    }
+}
+
+/// An integer that may be `null`.
+pub fn nullable_int(raw: &RawValue, frame: &SanitizedFrame) -> Result<Option<i64>, Reason> {
+    if raw.get() == "null" && !frame.is_nonfinite(raw.get()) {
+        return Ok(None);
+    }
+    int(raw, frame).map(Some)
+}
+
+/// A boolean: JSON booleans, 0/1, and the strings pydantic knows.
+pub fn boolean(raw: &RawValue) -> Result<bool, Reason> {
+    match raw.get() {
+        "true" | "1" | "1.0" => Ok(true),
+        "false" | "0" | "0.0" => Ok(false),
+        _ if first_byte(raw) == b'"' => match decode_str(raw)?.to_ascii_lowercase().as_str() {
+            "true" | "t" | "yes" | "y" | "on" | "1" => Ok(true),
+            "false" | "f" | "no" | "n" | "off" | "0" => Ok(false),
+            _ => Err("expected a boolean, got a string that is not one".into()),
+        },
+        _ => Err(expected("a boolean", raw)),
+    }
+}
+
+/// A JSON object, kept as raw text.
+pub fn object(raw: &RawValue) -> Result<&str, Reason> {
+    if first_byte(raw) == b'{' {
+        Ok(raw.get())
+    } else {
+        Err(expected("an object", raw))
+    }
+}
+
+/// A JSON array, kept as raw text.
+pub fn array(raw: &RawValue) -> Result<&str, Reason> {
+    if first_byte(raw) == b'[' {
+        Ok(raw.get())
+    } else {
+        Err(expected("an array", raw))
+    }
+}
+
+pub fn is_null(raw: &RawValue, frame: &SanitizedFrame) -> bool {
+    raw.get() == "null" && !frame.is_nonfinite(raw.get())
+}
+
+/// A datetime: ISO 8601 strings, dates, Unix timestamps (numbers or numeric strings).
+pub fn datetime(raw: &RawValue, frame: &SanitizedFrame) -> Result<ClientDateTime, Reason> {
+    match first_byte(raw) {
+        b'"' => ClientDateTime::parse_str(&decode_str(raw)?).map_err(Reason::from),
+        b'-' | b'0'..=b'9' => ClientDateTime::from_timestamp(float(raw, frame)?).map_err(Reason::from),
+        _ => Err(expected("a datetime", raw)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn with_raw<T>(json: &str, f: impl FnOnce(&RawValue, &SanitizedFrame) -> T) -> T {
+        let frame = SanitizedFrame::new(json);
+        let raw: &RawValue = serde_json::from_str(&frame.text).unwrap();
+        f(raw, &frame)
+    }
+
+    #[test]
+    fn float_coercions() {
+        assert_eq!(with_raw("1", float), Ok(1.0));
+        assert_eq!(with_raw("-2.5e-3", float), Ok(-0.0025));
+        assert_eq!(with_raw(r#""0.5""#, float), Ok(0.5));
+        assert_eq!(with_raw(r#"" 7 ""#, float), Ok(7.0));
+        assert_eq!(with_raw("true", float), Ok(1.0));
+        assert_eq!(with_raw("false", float), Ok(0.0));
+        assert!(with_raw("NaN", float).unwrap().is_nan());
+        assert!(with_raw("-Infinity", float).unwrap().is_nan());
+        assert_eq!(with_raw(r#""inf""#, float), Ok(f64::INFINITY));
+        assert_eq!(with_raw("null", float), Err("expected a number, got null".into()));
+        assert_eq!(with_raw(r#""abc""#, float), Err("expected a number, got a non-numeric string".into()));
+        assert_eq!(with_raw("{}", float), Err("expected a number, got an object".into()));
+    }
+
+    #[test]
+    fn int_coercions() {
+        assert_eq!(with_raw("3", int), Ok(3));
+        assert_eq!(with_raw("3.0", int), Ok(3));
+        assert_eq!(with_raw(r#""3""#, int), Ok(3));
+        assert_eq!(with_raw("true", int), Ok(1));
+        assert_eq!(with_raw("1.5", int), Err("expected an integer, got a number with a fractional part".into()));
+        assert_eq!(with_raw("1e300", int), Err("integer out of range".into()));
+        assert!(with_raw("NaN", int).is_err());
+        assert!(with_raw(r#""x""#, int).is_err());
+        assert_eq!(with_raw("null", nullable_int), Ok(None));
+        assert!(with_raw("NaN", nullable_int).is_err());
+    }
+
+    #[test]
+    fn string_object_and_bool_rules() {
+        assert_eq!(with_raw(r#""a\"b""#, |r, _| string(r).map(str::to_owned)), Ok(r#""a\"b""#.to_owned()));
+        assert_eq!(with_raw("5", |r, _| string(r).map(str::to_owned)), Err("expected a string, got a number".into()));
+        assert_eq!(with_raw(r#""{}""#, |r, _| object(r).map(str::to_owned)), Err("expected an object, got a string".into()));
+        assert_eq!(with_raw(r#""yes""#, |r, _| boolean(r)), Ok(true));
+        assert_eq!(with_raw("0", |r, _| boolean(r)), Ok(false));
+        assert!(with_raw("2", |r, _| boolean(r)).is_err());
+        assert!(with_raw("[1]", |r, _| array(r).map(str::to_owned)).is_ok());
+    }
+}

@@ -1,0 +1,382 @@
+//! The WebSocket frame schema of PROTOCOL.md: a frame (one message or an array
+//! of them) is parsed once, validated whole, and turned into Kafka record values.
+//! Nested objects (`context`, `value`, `extra_args`) stay raw JSON text.
+
+mod datetime;
+mod fields;
+mod nonfinite;
+
+use std::borrow::Cow;
+
+use serde::{Deserialize, Deserializer};
+use serde_json::value::RawValue;
+
+pub use datetime::ClientDateTime;
+pub use nonfinite::SanitizedFrame;
+
+use crate::envelope::{EnvelopeHeader, ReceiveTime};
+use fields::Reason;
+
+/// The eleven accepted message types.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum MessageType {
+    CreateRun,
+    LogMetric,
+    LogHparams,
+    FinishRun,
+    SetRunProperty,
+    AddTag,
+    RemoveTag,
+    LogCustomObject,
+    LogTerminalLine,
+    LogRecord,
+    BlobRef,
+}
+
+impl MessageType {
+    pub const ALL: [MessageType; 11] = [
+        Self::CreateRun,
+        Self::LogMetric,
+        Self::LogHparams,
+        Self::FinishRun,
+        Self::SetRunProperty,
+        Self::AddTag,
+        Self::RemoveTag,
+        Self::LogCustomObject,
+        Self::LogTerminalLine,
+        Self::LogRecord,
+        Self::BlobRef,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::CreateRun => "create_run",
+            Self::LogMetric => "log_metric",
+            Self::LogHparams => "log_hparams",
+            Self::FinishRun => "finish_run",
+            Self::SetRunProperty => "set_run_property",
+            Self::AddTag => "add_tag",
+            Self::RemoveTag => "remove_tag",
+            Self::LogCustomObject => "log_custom_object",
+            Self::LogTerminalLine => "log_terminal_line",
+            Self::LogRecord => "log_record",
+            Self::BlobRef => "blob_ref",
+        }
+    }
+
+    fn parse(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|t| t.as_str() == name)
+    }
+}
+
+/// Why a frame was rejected; the text goes into the `error` answer.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum FrameError {
+    #[error("invalid JSON: {0}")]
+    InvalidJson(String),
+    #[error("a frame must be a JSON object or an array of objects")]
+    NotObjectOrArray,
+    #[error("message {index}: {reason}")]
+    Message { index: usize, reason: Reason },
+    #[error("message {index}: field '{field}': {reason}")]
+    Field { index: usize, field: &'static str, reason: Reason },
+    #[error("message {index}: the record is {size} bytes, over the limit of {limit} bytes")]
+    TooLarge { index: usize, size: usize, limit: usize },
+}
+
+/// One validated message, encoded as the Kafka record value.
+#[derive(Debug)]
+pub struct EncodedMessage {
+    pub message_type: MessageType,
+    pub record: Vec<u8>,
+}
+
+/// Every field any message type reads; `None` = absent, `Some("null")` = null.
+#[derive(Deserialize)]
+struct WireMessage<'a> {
+    #[serde(rename = "type", default, borrow, deserialize_with = "present")]
+    kind: Option<&'a RawValue>,
+    #[serde(default, borrow, deserialize_with = "present")]
+    client_datetime: Option<&'a RawValue>,
+    #[serde(default, borrow, deserialize_with = "present")]
+    force_resume: Option<&'a RawValue>,
+    #[serde(default, borrow, deserialize_with = "present")]
+    name: Option<&'a RawValue>,
+    #[serde(default, borrow, deserialize_with = "present")]
+    value: Option<&'a RawValue>,
+    #[serde(default, borrow, deserialize_with = "present")]
+    step: Option<&'a RawValue>,
+    #[serde(default, borrow, deserialize_with = "present")]
+    epoch: Option<&'a RawValue>,
+    #[serde(default, borrow, deserialize_with = "present")]
+    context: Option<&'a RawValue>,
+    #[serde(default, borrow, deserialize_with = "present")]
+    dtype: Option<&'a RawValue>,
+    #[serde(default, borrow, deserialize_with = "present")]
+    description: Option<&'a RawValue>,
+    #[serde(default, borrow, deserialize_with = "present")]
+    archived: Option<&'a RawValue>,
+    #[serde(default, borrow, deserialize_with = "present")]
+    experiment: Option<&'a RawValue>,
+    #[serde(default, borrow, deserialize_with = "present")]
+    tag_name: Option<&'a RawValue>,
+    #[serde(default, borrow, deserialize_with = "present")]
+    line: Option<&'a RawValue>,
+    #[serde(default, borrow, deserialize_with = "present")]
+    message: Option<&'a RawValue>,
+    #[serde(default, borrow, deserialize_with = "present")]
+    level: Option<&'a RawValue>,
+    #[serde(default, borrow, deserialize_with = "present")]
+    timestamp: Option<&'a RawValue>,
+    #[serde(default, borrow, deserialize_with = "present")]
+    logger_info: Option<&'a RawValue>,
+    #[serde(default, borrow, deserialize_with = "present")]
+    extra_args: Option<&'a RawValue>,
+    #[serde(default, borrow, deserialize_with = "present")]
+    s3_key: Option<&'a RawValue>,
+    #[serde(default, borrow, deserialize_with = "present")]
+    artifact_path: Option<&'a RawValue>,
+    #[serde(default, borrow, deserialize_with = "present")]
+    content_type: Option<&'a RawValue>,
+}
+
+/// Keeps a present `null` as `Some("null")` instead of folding it into `None`.
+fn present<'de, D: Deserializer<'de>>(d: D) -> Result<Option<&'de RawValue>, D::Error> {
+    <&RawValue>::deserialize(d).map(Some)
+}
+
+/// Limits applied while encoding a frame.
+#[derive(Debug, Clone, Copy)]
+pub struct FrameLimits {
+    /// Largest record value accepted (the broker refuses larger ones).
+    pub max_record_bytes: usize,
+}
+
+/// Parses and validates a whole frame; all of its messages, or an error.
+pub fn encode_frame(
+    text: &str,
+    header: &EnvelopeHeader,
+    received: &ReceiveTime,
+    limits: FrameLimits,
+) -> Result<Vec<EncodedMessage>, FrameError> {
+    let frame = SanitizedFrame::new(text);
+    let body = frame.text.trim_start();
+    let items: Vec<&RawValue> = match body.as_bytes().first() {
+        Some(b'[') => serde_json::from_str(body).map_err(|e| FrameError::InvalidJson(e.to_string()))?,
+        Some(b'{') => vec![serde_json::from_str(body).map_err(|e| FrameError::InvalidJson(e.to_string()))?],
+        Some(_) => {
+            return Err(match serde_json::from_str::<&RawValue>(body) {
+                Ok(_) => FrameError::NotObjectOrArray,
+                Err(e) => FrameError::InvalidJson(e.to_string()),
+            })
+        }
+        None => return Err(FrameError::InvalidJson("empty frame".into())),
+    };
+    items
+        .iter()
+        .enumerate()
+        .map(|(index, item)| {
+            let message = encode_message(item, &frame, header, received).map_err(|e| e.at(index))?;
+            if message.record.len() > limits.max_record_bytes {
+                return Err(FrameError::TooLarge { index, size: message.record.len(), limit: limits.max_record_bytes });
+            }
+            Ok(message)
+        })
+        .collect()
+}
+
+/// An error inside one message, before its index is known.
+enum MessageError {
+    Whole(Reason),
+    Field(&'static str, Reason),
+}
+
+impl MessageError {
+    fn at(self, index: usize) -> FrameError {
+        match self {
+            Self::Whole(reason) => FrameError::Message { index, reason },
+            Self::Field(field, reason) => FrameError::Field { index, field, reason },
+        }
+    }
+}
+
+/// Decodes one field with `decode`, naming the field in errors.
+struct Fields<'f, 'a> {
+    frame: &'f SanitizedFrame<'f>,
+    wire: &'f WireMessage<'a>,
+}
+
+impl<'f, 'a> Fields<'f, 'a> {
+    fn required<T>(
+        &self,
+        field: &'static str,
+        raw: Option<&'a RawValue>,
+        decode: impl FnOnce(&'a RawValue) -> Result<T, Reason>,
+    ) -> Result<T, MessageError> {
+        let raw = raw.ok_or(MessageError::Field(field, "field required".into()))?;
+        decode(raw).map_err(|r| MessageError::Field(field, r))
+    }
+
+    /// Absent or `null` gives `None`.
+    fn optional<T>(
+        &self,
+        field: &'static str,
+        raw: Option<&'a RawValue>,
+        decode: impl FnOnce(&'a RawValue) -> Result<T, Reason>,
+    ) -> Result<Option<T>, MessageError> {
+        match raw {
+            Some(raw) if !fields::is_null(raw, self.frame) => decode(raw).map(Some).map_err(|r| MessageError::Field(field, r)),
+            _ => Ok(None),
+        }
+    }
+
+    /// Must be present; `null` gives `None`.
+    fn nullable<T>(
+        &self,
+        field: &'static str,
+        raw: Option<&'a RawValue>,
+        decode: impl FnOnce(&'a RawValue) -> Result<T, Reason>,
+    ) -> Result<Option<T>, MessageError> {
+        let raw = raw.ok_or(MessageError::Field(field, "field required".into()))?;
+        self.optional(field, Some(raw), decode)
+    }
+
+    fn float(&self, field: &'static str, raw: Option<&'a RawValue>) -> Result<f64, MessageError> {
+        self.required(field, raw, |r| fields::float(r, self.frame))
+    }
+
+    fn int(&self, field: &'static str, raw: Option<&'a RawValue>) -> Result<i64, MessageError> {
+        self.required(field, raw, |r| fields::int(r, self.frame))
+    }
+
+    fn datetime(&self, field: &'static str, raw: Option<&'a RawValue>) -> Result<ClientDateTime, MessageError> {
+        self.required(field, raw, |r| fields::datetime(r, self.frame))
+    }
+
+    fn optional_int(&self, field: &'static str, raw: Option<&'a RawValue>) -> Result<Option<i64>, MessageError> {
+        match raw {
+            Some(raw) => fields::nullable_int(raw, self.frame).map_err(|r| MessageError::Field(field, r)),
+            None => Ok(None),
+        }
+    }
+
+    fn nullable_int(&self, field: &'static str, raw: Option<&'a RawValue>) -> Result<Option<i64>, MessageError> {
+        let raw = raw.ok_or(MessageError::Field(field, "field required".into()))?;
+        self.optional_int(field, Some(raw))
+    }
+}
+
+fn encode_message(
+    item: &RawValue,
+    frame: &SanitizedFrame,
+    header: &EnvelopeHeader,
+    received: &ReceiveTime,
+) -> Result<EncodedMessage, MessageError> {
+    if !item.get().starts_with('{') {
+        return Err(MessageError::Whole("a message must be a JSON object".into()));
+    }
+    let wire: WireMessage = serde_json::from_str(item.get()).map_err(|e| MessageError::Whole(format!("invalid message: {e}").into()))?;
+    let f = Fields { frame, wire: &wire };
+    let type_name: Cow<str> = f.required("type", wire.kind, fields::string_value)?;
+    let message_type =
+        MessageType::parse(&type_name).ok_or_else(|| MessageError::Field("type", format!("unknown message type '{type_name}'").into()))?;
+
+    let mut record = Vec::with_capacity(160 + item.get().len());
+    let mut out = header.begin(&mut record, message_type.as_str(), received);
+    let w = f.wire;
+    match message_type {
+        MessageType::CreateRun => {
+            let client_datetime = f.datetime("client_datetime", w.client_datetime)?;
+            let force_resume = f.optional("force_resume", w.force_resume, fields::boolean)?.unwrap_or(false);
+            out.datetime("client_datetime", &client_datetime).bool("force_resume", force_resume);
+        }
+        MessageType::LogMetric => {
+            let name = f.required("name", w.name, fields::string)?;
+            let value = f.float("value", w.value)?;
+            let step = f.nullable_int("step", w.step)?;
+            let epoch = f.nullable_int("epoch", w.epoch)?;
+            let context = f.nullable("context", w.context, fields::object)?;
+            let dtype = f.nullable("dtype", w.dtype, fields::string)?;
+            let client_datetime = f.datetime("client_datetime", w.client_datetime)?;
+            out.raw("name", name)
+                .float("value", value)
+                .int_or_null("step", step)
+                .int_or_null("epoch", epoch)
+                .raw_or_null("context", context)
+                .raw_or_null("dtype", dtype)
+                .datetime("client_datetime", &client_datetime);
+        }
+        MessageType::LogHparams => {
+            out.raw("value", f.required("value", w.value, fields::object)?);
+        }
+        MessageType::FinishRun => {}
+        MessageType::SetRunProperty => {
+            let name = f.optional("name", w.name, fields::string)?;
+            let description = f.optional("description", w.description, fields::string)?;
+            let archived = f.optional("archived", w.archived, fields::boolean)?;
+            let experiment = f.optional("experiment", w.experiment, fields::string)?;
+            if let Some(name) = name {
+                out.raw("name", name);
+            }
+            if let Some(description) = description {
+                out.raw("description", description);
+            }
+            if let Some(archived) = archived {
+                out.bool("archived", archived);
+            }
+            if let Some(experiment) = experiment {
+                out.raw("experiment", experiment);
+            }
+        }
+        MessageType::AddTag | MessageType::RemoveTag => {
+            out.raw("tag_name", f.required("tag_name", w.tag_name, fields::string)?);
+        }
+        MessageType::LogCustomObject => {
+            let name = f.required("name", w.name, fields::string)?;
+            let value = f.required("value", w.value, fields::object)?;
+            let step = f.optional_int("step", w.step)?;
+            let epoch = f.optional_int("epoch", w.epoch)?;
+            let context = f.optional("context", w.context, fields::object)?;
+            let dtype = f.optional("dtype", w.dtype, fields::string)?;
+            f.optional("client_datetime", w.client_datetime, |r| fields::datetime(r, frame))?;
+            out.raw("name", name)
+                .raw("value", value)
+                .int_or_null("step", step)
+                .int_or_null("epoch", epoch)
+                .raw_or_null("context", context)
+                .raw("dtype", dtype.unwrap_or("\"custom\""));
+        }
+        MessageType::LogTerminalLine => {
+            let line = f.required("line", w.line, fields::string)?;
+            let step = f.int("step", w.step)?;
+            out.raw("line", line).int_or_null("step", Some(step));
+        }
+        MessageType::LogRecord => {
+            let message = f.required("message", w.message, fields::string)?;
+            let level = f.int("level", w.level)?;
+            let timestamp = f.float("timestamp", w.timestamp)?;
+            let logger_info = f.optional("logger_info", w.logger_info, fields::array)?;
+            let extra_args = f.optional("extra_args", w.extra_args, fields::object)?;
+            out.raw("message", message).int_or_null("level", Some(level)).float("timestamp", timestamp);
+            if let Some(logger_info) = logger_info {
+                out.raw("logger_info", logger_info);
+            }
+            if let Some(extra_args) = extra_args {
+                out.raw("extra_args", extra_args);
+            }
+        }
+        MessageType::BlobRef => {
+            let s3_key = f.required("s3_key", w.s3_key, fields::string)?;
+            let artifact_path = f.required("artifact_path", w.artifact_path, fields::string)?;
+            let content_type = f.optional("content_type", w.content_type, fields::string)?;
+            out.raw("s3_key", s3_key)
+                .raw("artifact_path", artifact_path)
+                .raw("content_type", content_type.unwrap_or("\"application/octet-stream\""));
+        }
+    }
+    out.finish();
+    Ok(EncodedMessage { message_type, record })
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,179 @@
+use super::*;
+use chrono::TimeZone;
+use serde_json::{json, Value};
+
+const LIMITS: FrameLimits = FrameLimits { max_record_bytes: 1_000_000 };
+
+fn encode(text: &str) -> Result<Vec<Value>, FrameError> {
+    let header = EnvelopeHeader::new("run-1");
+    let received = ReceiveTime::new(chrono::Utc.timestamp_micros(1_795_713_681_322_055).unwrap());
+    encode_frame(text, &header, &received, LIMITS)
+        .map(|messages| messages.iter().map(|m| serde_json::from_slice(&m.record).unwrap()).collect())
+}
+
+fn payload(text: &str) -> Value {
+    let records = encode(text).unwrap_or_else(|e| panic!("{text}: {e}"));
+    assert_eq!(records.len(), 1);
+    records[0]["payload"].clone()
+}
+
+fn error(text: &str) -> String {
+    encode(text).expect_err(text).to_string()
+}
+
+#[test]
+fn envelope_fields() {
+    let records = encode(r#"{"type":"finish_run","run_id":"ignored","client_datetime":"2026-11-26T10:00:00Z"}"#).unwrap();
+    assert_eq!(records[0], json!({"type":"finish_run","run_id":"run-1","timestamp":"2026-11-26T17:21:21.322055Z","payload":{}}));
+}
+
+#[test]
+fn every_message_type_publishes_its_payload() {
+    let cases = [
+        (
+            r#"{"type":"create_run","client_datetime":"2026-11-26T10:00:00Z"}"#,
+            json!({"client_datetime":"2026-11-26T10:00:00+00:00","force_resume":false}),
+        ),
+        (
+            r#"{"type":"create_run","client_datetime":"2026-11-26T10:00:00Z","force_resume":true}"#,
+            json!({"client_datetime":"2026-11-26T10:00:00+00:00","force_resume":true}),
+        ),
+        (
+            r#"{"type":"log_metric","name":"loss","value":0.5,"step":0,"epoch":0,"context":{"subset":"train"},"dtype":"float","client_datetime":"2026-11-26T10:00:00Z"}"#,
+            json!({"name":"loss","value":0.5,"step":0,"epoch":0,"context":{"subset":"train"},"dtype":"float","client_datetime":"2026-11-26T10:00:00+00:00"}),
+        ),
+        (r#"{"type":"log_hparams","value":{"lr":0.1,"nested":{"a":[1,2]}}}"#, json!({"value":{"lr":0.1,"nested":{"a":[1,2]}}})),
+        (r#"{"type":"set_run_property","name":"n","description":null,"archived":false}"#, json!({"name":"n","archived":false})),
+        (r#"{"type":"set_run_property"}"#, json!({})),
+        (r#"{"type":"add_tag","tag_name":"best"}"#, json!({"tag_name":"best"})),
+        (r#"{"type":"remove_tag","tag_name":"best"}"#, json!({"tag_name":"best"})),
+        (
+            r#"{"type":"log_custom_object","name":"img","value":{"k":"v"}}"#,
+            json!({"name":"img","value":{"k":"v"},"step":null,"epoch":null,"context":null,"dtype":"custom"}),
+        ),
+        (
+            r#"{"type":"log_custom_object","name":"img","value":{},"step":2,"epoch":1,"context":{"c":1},"dtype":"image","client_datetime":"2026-11-26"}"#,
+            json!({"name":"img","value":{},"step":2,"epoch":1,"context":{"c":1},"dtype":"image"}),
+        ),
+        (r#"{"type":"log_terminal_line","line":"epoch 1","step":3}"#, json!({"line":"epoch 1","step":3})),
+        (
+            r#"{"type":"log_record","message":"hi","level":20,"timestamp":1795687200.25}"#,
+            json!({"message":"hi","level":20,"timestamp":1795687200.25}),
+        ),
+        (
+            r#"{"type":"log_record","message":"hi","level":20,"timestamp":1,"logger_info":["a.py",3],"extra_args":{"x":1}}"#,
+            json!({"message":"hi","level":20,"timestamp":1.0,"logger_info":["a.py",3],"extra_args":{"x":1}}),
+        ),
+        (
+            r#"{"type":"log_record","message":"hi","level":20,"timestamp":1,"logger_info":null,"extra_args":null}"#,
+            json!({"message":"hi","level":20,"timestamp":1.0}),
+        ),
+        (
+            r#"{"type":"blob_ref","s3_key":"r/a.png","artifact_path":"a.png"}"#,
+            json!({"s3_key":"r/a.png","artifact_path":"a.png","content_type":"application/octet-stream"}),
+        ),
+        (
+            r#"{"type":"blob_ref","s3_key":"r/a.png","artifact_path":"a.png","content_type":"image/png"}"#,
+            json!({"s3_key":"r/a.png","artifact_path":"a.png","content_type":"image/png"}),
+        ),
+    ];
+    for (input, expected) in cases {
+        assert_eq!(payload(input), expected, "{input}");
+    }
+}
+
+#[test]
+fn log_metric_nullable_fields_must_be_present() {
+    let base = r#""type":"log_metric","name":"m","value":1,"client_datetime":"2026-11-26""#;
+    let nulls = payload(&format!(r#"{{{base},"step":null,"epoch":null,"context":null,"dtype":null}}"#));
+    assert_eq!(
+        nulls,
+        json!({"name":"m","value":1.0,"step":null,"epoch":null,"context":null,"dtype":null,"client_datetime":"2026-11-26T00:00:00"})
+    );
+    assert_eq!(error(&format!(r#"{{{base},"epoch":null,"context":null,"dtype":null}}"#)), "message 0: field 'step': field required");
+}
+
+#[test]
+fn numeric_coercions() {
+    let metric = |value: &str, step: &str| {
+        format!(
+            r#"{{"type":"log_metric","name":"m","value":{value},"step":{step},"epoch":null,"context":null,"dtype":null,"client_datetime":1795687200}}"#
+        )
+    };
+    let p = payload(&metric("1", "3.0"));
+    assert_eq!((p["value"].clone(), p["step"].clone()), (json!(1.0), json!(3)));
+    assert!(String::from_utf8(encode_raw(&metric("1", "3.0"))).unwrap().contains(r#""value":1.0,"step":3"#));
+    assert_eq!(payload(&metric(r#""0.5""#, r#""4""#))["value"], json!(0.5));
+    assert_eq!(payload(&metric("true", "true"))["step"], json!(1));
+    assert_eq!(error(&metric("1", "1.5")), "message 0: field 'step': expected an integer, got a number with a fractional part");
+    assert_eq!(error(&metric(r#"{"a":1}"#, "1")), "message 0: field 'value': expected a number, got an object");
+    assert_eq!(error(&metric("null", "1")), "message 0: field 'value': expected a number, got null");
+}
+
+fn encode_raw(text: &str) -> Vec<u8> {
+    let header = EnvelopeHeader::new("run-1");
+    let received = ReceiveTime::new(chrono::Utc::now());
+    encode_frame(text, &header, &received, LIMITS).unwrap().remove(0).record
+}
+
+#[test]
+fn non_finite_values_are_published_as_null() {
+    for token in ["NaN", "Infinity", "-Infinity"] {
+        let text = format!(
+            r#"[{{"type":"log_metric","name":"loss","value":{token},"step":1,"epoch":null,"context":{{"x":{token}}},"dtype":null,"client_datetime":"2026-11-26T10:00:00Z"}}]"#
+        );
+        let p = payload(&text);
+        assert_eq!((p["value"].clone(), p["context"].clone()), (Value::Null, json!({"x": null})), "{token}");
+    }
+}
+
+#[test]
+fn strings_and_objects_are_not_coerced() {
+    assert_eq!(error(r#"{"type":"add_tag","tag_name":5}"#), "message 0: field 'tag_name': expected a string, got a number");
+    assert_eq!(error(r#"{"type":"log_hparams","value":"{}"}"#), "message 0: field 'value': expected an object, got a string");
+    assert_eq!(error(r#"{"type":"log_terminal_line","line":"x"}"#), "message 0: field 'step': field required");
+}
+
+#[test]
+fn datetimes_are_written_in_isoformat() {
+    let create = |dt: &str| payload(&format!(r#"{{"type":"create_run","client_datetime":{dt}}}"#))["client_datetime"].clone();
+    assert_eq!(create(r#""2026-11-26T10:00:00.123456+02:00""#), json!("2026-11-26T10:00:00.123456+02:00"));
+    assert_eq!(create("1795687200"), json!("2026-11-26T10:00:00+00:00"));
+    assert_eq!(create(r#""2026-11-26""#), json!("2026-11-26T00:00:00"));
+    assert_eq!(
+        error(r#"{"type":"create_run","client_datetime":"soon"}"#),
+        "message 0: field 'client_datetime': expected an ISO 8601 datetime, a date or a Unix timestamp"
+    );
+    assert_eq!(
+        error(r#"{"type":"create_run","client_datetime":true}"#),
+        "message 0: field 'client_datetime': expected a datetime, got a boolean"
+    );
+}
+
+#[test]
+fn a_frame_is_rejected_whole_and_names_the_bad_message() {
+    let frame = r#"[{"type":"add_tag","tag_name":"a"},{"type":"add_tag","tag_name":"b"},{"type":"add_tag"}]"#;
+    assert_eq!(error(frame), "message 2: field 'tag_name': field required");
+    assert_eq!(encode(r#"[{"type":"add_tag","tag_name":"a"},{"type":"remove_tag","tag_name":"b"}]"#).unwrap().len(), 2);
+    assert_eq!(encode("[]").unwrap().len(), 0);
+}
+
+#[test]
+fn bad_frames_get_clear_errors() {
+    assert!(error("{not json").starts_with("invalid JSON:"));
+    assert!(error("").starts_with("invalid JSON: empty frame"));
+    assert_eq!(error("42"), "a frame must be a JSON object or an array of objects");
+    assert_eq!(error("[1]"), "message 0: a message must be a JSON object");
+    assert_eq!(error(r#"{"type":"delete_run"}"#), "message 0: field 'type': unknown message type 'delete_run'");
+    assert_eq!(error(r#"{"tag_name":"x"}"#), "message 0: field 'type': field required");
+    assert_eq!(error(r#"{"type":7}"#), "message 0: field 'type': expected a string, got a number");
+}
+
+#[test]
+fn oversized_records_are_refused_before_publishing() {
+    let header = EnvelopeHeader::new("r");
+    let received = ReceiveTime::new(chrono::Utc::now());
+    let big = format!(r#"{{"type":"add_tag","tag_name":"{}"}}"#, "x".repeat(200));
+    let err = encode_frame(&big, &header, &received, FrameLimits { max_record_bytes: 100 }).unwrap_err();
+    assert!(matches!(err, FrameError::TooLarge { index: 0, limit: 100, .. }), "{err}");
+}
