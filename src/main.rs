@@ -1,1 +1,80 @@
-fn main() {}
+//! `matyan-frontier`: the ingestion gateway between training clients and Kafka.
+
+mod config;
+mod http_metrics;
+mod request_id;
+mod routes;
+mod server;
+
+use clap::{Parser, Subcommand};
+
+use config::Settings;
+
+const ENVIRONMENT_HELP: &str = "\
+Environment variables (also read from ./.env; real variables win):
+  MATYAN_ENVIRONMENT / ENVIRONMENT  development | production (production refuses dev defaults)
+  LOG_LEVEL                         DEBUG | INFO | WARNING | ERROR            [INFO]
+  HOST / PORT                       listen address                            [0.0.0.0 / 53801]
+  KAFKA_BOOTSTRAP_SERVERS           host:port[,host:port...]                  [localhost:9092]
+  KAFKA_DATA_INGESTION_TOPIC        topic for run messages                    [data-ingestion]
+  KAFKA_SECURITY_PROTOCOL           e.g. SASL_PLAINTEXT, SASL_SSL             [unset]
+  KAFKA_SASL_MECHANISM              e.g. PLAIN, SCRAM-SHA-256                 [unset]
+  KAFKA_SASL_USERNAME / _PASSWORD   SASL credentials (password never shown)   [unset]
+  KAFKA_MESSAGE_TIMEOUT_MS          delivery deadline per record, <= 14000    [10000]
+  KAFKA_LINGER_MS                   producer batching delay                   [5]
+  KAFKA_MAX_RECORD_BYTES            largest record accepted                   [1000000]
+  KAFKA_PROPERTY_<NAME>             any librdkafka property: KAFKA_PROPERTY_BATCH_SIZE=... sets batch.size
+  BLOB_BACKEND_TYPE                 s3 | gcs | azure                          [s3]
+  S3_ENDPOINT                       S3 URL the service uses                   [http://localhost:9000]
+  S3_PUBLIC_ENDPOINT                S3 URL put in presigned URLs              [S3_ENDPOINT]
+  S3_ACCESS_KEY / S3_SECRET_KEY     S3 credentials (secret never shown)       [rustfsadmin]
+  S3_BUCKET / S3_REGION             bucket and signing region                 [matyan-artifacts / us-east-1]
+  GCS_BUCKET / AZURE_CONTAINER      bucket / container for gcs / azure        [matyan-artifacts]
+  AZURE_CONN_STR / AZURE_ACCOUNT_URL  Azure credentials                       [unset]
+  S3_PRESIGN_EXPIRY                 presigned URL lifetime, seconds           [3600]
+  SHUTDOWN_FLUSH_TIMEOUT            seconds to finish frames and flush        [5.0]
+  METRICS_ENABLED                   serve /metrics/                           [true]
+  CORS_ORIGINS                      comma-separated origins, or *             [localhost dev origins]
+  WS_MAX_CONNECTIONS                open WebSocket connections at most        [20000]
+  WS_MAX_FRAME_BYTES                largest WebSocket frame                   [16777216]
+  WS_MAX_FRAMES_IN_FLIGHT           unanswered frames per connection          [64]";
+
+#[derive(Parser)]
+#[command(name = "matyan-frontier", version, about = "Ingestion gateway: WebSocket run streams to Kafka, presigned blob uploads", after_help = ENVIRONMENT_HELP)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the server.
+    Start {
+        /// Listen address (overrides HOST).
+        #[arg(long)]
+        host: Option<String>,
+        /// Listen port (overrides PORT).
+        #[arg(long)]
+        port: Option<u16>,
+    },
+}
+
+fn main() {
+    // A missing .env is normal; real environment variables take precedence.
+    let _ = dotenvy::dotenv();
+    let Command::Start { host, port } = Cli::parse().command;
+    let mut settings = match Settings::from_env() {
+        Ok(settings) => settings,
+        Err(error) => {
+            eprintln!("matyan-frontier: invalid configuration: {error}");
+            std::process::exit(2);
+        }
+    };
+    settings.host = host.unwrap_or(settings.host);
+    settings.port = port.unwrap_or(settings.port);
+    env_logger::Builder::new().filter_level(settings.log_filter).format_timestamp_micros().init();
+    if let Err(error) = actix_web::rt::System::new().block_on(server::run(settings)) {
+        log::error!("{error}");
+        std::process::exit(1);
+    }
+}

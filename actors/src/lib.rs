@@ -12,3 +12,6 @@ pub mod presign;
 mod probe_cache;
 pub mod schema;
 pub use probe_cache::CheckResult;
+pub mod connections;
+pub mod metrics;
+pub mod ws_session;

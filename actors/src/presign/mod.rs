@@ -74,7 +74,7 @@ impl BlobStore for NotImplementedStore {
     }
 }
 
-#[derive(Message)]
+#[derive(Debug, Message)]
 #[rtype(result = "Result<PresignedUpload, PresignError>")]
 pub struct Presign {
     pub run_id: String,

@@ -1,0 +1,40 @@
+//! Session metrics the dashboards use (names from PROTOCOL.md), plus frame results.
+
+use prometheus::{Histogram, HistogramOpts, IntCounter, IntCounterVec, IntGauge, Opts, Registry};
+
+use crate::schema::MessageType;
+
+#[derive(Clone)]
+pub struct SessionMetrics {
+    pub connections_active: IntGauge,
+    pub connection_duration_seconds: Histogram,
+    messages: [IntCounter; MessageType::ALL.len()],
+    frames: IntCounterVec,
+}
+
+impl SessionMetrics {
+    pub fn register(registry: &Registry) -> prometheus::Result<Self> {
+        let connections_active = IntGauge::new("matyan_ws_connections_active", "Open WebSocket connections")?;
+        let connection_duration_seconds = Histogram::with_opts(
+            HistogramOpts::new("matyan_ws_connection_duration_seconds", "WebSocket connection lifetimes")
+                .buckets(vec![1.0, 10.0, 60.0, 300.0, 900.0, 3600.0, 14400.0, 86400.0]),
+        )?;
+        let messages_vec = IntCounterVec::new(Opts::new("matyan_ws_messages_total", "Messages accepted, by type"), &["message_type"])?;
+        let frames =
+            IntCounterVec::new(Opts::new("matyan_ws_frames_total", "Frames answered, by result (ok, rejected, failed)"), &["result"])?;
+        registry.register(Box::new(connections_active.clone()))?;
+        registry.register(Box::new(connection_duration_seconds.clone()))?;
+        registry.register(Box::new(messages_vec.clone()))?;
+        registry.register(Box::new(frames.clone()))?;
+        let messages = MessageType::ALL.map(|t| messages_vec.with_label_values(&[t.as_str()]));
+        Ok(Self { connections_active, connection_duration_seconds, messages, frames })
+    }
+
+    pub fn message_accepted(&self, message_type: MessageType) {
+        self.messages[message_type as usize].inc();
+    }
+
+    pub fn frame_answered(&self, result: &'static str) {
+        self.frames.with_label_values(&[result]).inc();
+    }
+}

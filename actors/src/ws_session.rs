@@ -1,0 +1,275 @@
+//! The WebSocket session actor: one per connection, i.e. per training run.
+//!
+//! Each text frame is validated whole and published as one request to the
+//! producer actor; its answer is sent when the broker has acknowledged every
+//! record. Frames may be pipelined: answers still leave in frame order.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+use std::time::Instant;
+
+use actix::prelude::*;
+use actix_http::ws::Item;
+use actix_web_actors::ws::{self, CloseCode, CloseReason, ProtocolError};
+use serde::Serialize;
+
+use crate::connections::{ConnectionSlot, GoingAway};
+use crate::envelope::{EnvelopeHeader, ReceiveTime};
+use crate::kafka_producer::{KafkaProducer, Publish};
+use crate::metrics::SessionMetrics;
+use crate::schema::{encode_frame, FrameLimits};
+
+/// Per-connection limits.
+#[derive(Debug, Clone, Copy)]
+pub struct SessionLimits {
+    pub frame: FrameLimits,
+    /// Largest text frame, also when sent in fragments.
+    pub max_frame_bytes: usize,
+    /// Frames received but not yet answered; past this, frames are refused.
+    pub max_frames_in_flight: usize,
+}
+
+/// The answer to one frame, as the client expects it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+struct FrameAnswer {
+    status: &'static str,
+    error: Option<String>,
+}
+
+impl FrameAnswer {
+    fn ok() -> Self {
+        Self { status: "ok", error: None }
+    }
+
+    fn error(why: impl Into<String>) -> Self {
+        Self { status: "error", error: Some(why.into()) }
+    }
+}
+
+/// Answers in frame order: a slot per frame, filled as results arrive.
+#[derive(Default)]
+struct AnswerQueue {
+    first_seq: u64,
+    slots: VecDeque<Option<FrameAnswer>>,
+}
+
+impl AnswerQueue {
+    fn reserve(&mut self) -> u64 {
+        self.slots.push_back(None);
+        self.first_seq + self.slots.len() as u64 - 1
+    }
+
+    fn fill(&mut self, seq: u64, answer: FrameAnswer) {
+        if let Some(slot) = self.slots.get_mut((seq - self.first_seq) as usize) {
+            *slot = Some(answer);
+        }
+    }
+
+    /// The answers that can leave now, oldest first.
+    fn pop_ready(&mut self) -> Option<FrameAnswer> {
+        let answer = self.slots.front_mut()?.take()?;
+        self.slots.pop_front();
+        self.first_seq += 1;
+        Some(answer)
+    }
+
+    fn len(&self) -> usize {
+        self.slots.len()
+    }
+}
+
+pub struct WsSession {
+    run_id: Arc<str>,
+    header: EnvelopeHeader,
+    producer: Addr<KafkaProducer>,
+    limits: SessionLimits,
+    metrics: SessionMetrics,
+    slot: ConnectionSlot,
+    answers: AnswerQueue,
+    /// A text message arriving in fragments.
+    fragments: Option<Vec<u8>>,
+    /// Shutdown asked us to close once every received frame is answered.
+    closing: bool,
+    opened_at: Instant,
+}
+
+impl WsSession {
+    pub fn new(run_id: &str, producer: Addr<KafkaProducer>, limits: SessionLimits, metrics: SessionMetrics, slot: ConnectionSlot) -> Self {
+        Self {
+            run_id: run_id.into(),
+            header: EnvelopeHeader::new(run_id),
+            producer,
+            limits,
+            metrics,
+            slot,
+            answers: AnswerQueue::default(),
+            fragments: None,
+            closing: false,
+            opened_at: Instant::now(),
+        }
+    }
+
+    fn on_frame(&mut self, text: &str, ctx: &mut ws::WebsocketContext<Self>) {
+        let seq = self.answers.reserve();
+        if self.answers.len() > self.limits.max_frames_in_flight {
+            let why = format!(
+                "more than {} frames are waiting for an answer; wait for answers before sending more",
+                self.limits.max_frames_in_flight
+            );
+            return self.settle(seq, FrameAnswer::error(why), ctx);
+        }
+        let received = ReceiveTime::new(chrono::Utc::now());
+        let messages = match encode_frame(text, &self.header, &received, self.limits.frame) {
+            Ok(messages) => messages,
+            Err(error) => {
+                log::info!("conn={} run={} frame rejected: {error}", self.slot.id, self.run_id);
+                self.metrics.frame_answered("rejected");
+                return self.settle(seq, FrameAnswer::error(error.to_string()), ctx);
+            }
+        };
+        if messages.is_empty() {
+            self.metrics.frame_answered("ok");
+            return self.settle(seq, FrameAnswer::ok(), ctx);
+        }
+        let records = messages
+            .into_iter()
+            .map(|message| {
+                self.metrics.message_accepted(message.message_type);
+                message.record
+            })
+            .collect();
+        let publish = self.producer.send(Publish { key: Arc::clone(&self.run_id), records });
+        ctx.spawn(publish.into_actor(self).map(move |result, act, ctx| {
+            let answer = match result {
+                Ok(Ok(())) => FrameAnswer::ok(),
+                Ok(Err(error)) => {
+                    log::warn!("conn={} run={} frame not published: {error}", act.slot.id, act.run_id);
+                    FrameAnswer::error(error.to_string())
+                }
+                Err(mailbox) => FrameAnswer::error(format!("the producer is unavailable: {mailbox}")),
+            };
+            act.metrics.frame_answered(if answer.error.is_none() { "ok" } else { "failed" });
+            act.settle(seq, answer, ctx);
+        }));
+    }
+
+    fn settle(&mut self, seq: u64, answer: FrameAnswer, ctx: &mut ws::WebsocketContext<Self>) {
+        self.answers.fill(seq, answer);
+        while let Some(ready) = self.answers.pop_ready() {
+            ctx.text(serde_json::to_string(&ready).expect("answers always serialise"));
+        }
+        self.close_if_done(ctx);
+    }
+
+    fn close_if_done(&mut self, ctx: &mut ws::WebsocketContext<Self>) {
+        if self.closing && self.answers.len() == 0 {
+            ctx.close(Some(CloseReason { code: CloseCode::Away, description: Some("server shutting down".into()) }));
+            ctx.stop();
+        }
+    }
+
+    fn on_fragment(&mut self, item: Item, ctx: &mut ws::WebsocketContext<Self>) {
+        let (bytes, last) = match item {
+            Item::FirstText(bytes) => {
+                self.fragments = Some(Vec::new());
+                (bytes, false)
+            }
+            Item::FirstBinary(_) => return self.refuse_binary(ctx),
+            Item::Continue(bytes) => (bytes, false),
+            Item::Last(bytes) => (bytes, true),
+        };
+        let Some(buffer) = self.fragments.as_mut() else { return };
+        if buffer.len() + bytes.len() > self.limits.max_frame_bytes {
+            self.fragments = None;
+            let seq = self.answers.reserve();
+            return self.settle(seq, FrameAnswer::error(format!("frame larger than {} bytes", self.limits.max_frame_bytes)), ctx);
+        }
+        buffer.extend_from_slice(&bytes);
+        if last {
+            let buffer = self.fragments.take().unwrap_or_default();
+            match std::str::from_utf8(&buffer) {
+                Ok(text) => self.on_frame(text, ctx),
+                Err(_) => {
+                    let seq = self.answers.reserve();
+                    self.settle(seq, FrameAnswer::error("frame is not valid UTF-8"), ctx);
+                }
+            }
+        }
+    }
+
+    fn refuse_binary(&mut self, ctx: &mut ws::WebsocketContext<Self>) {
+        let seq = self.answers.reserve();
+        self.settle(seq, FrameAnswer::error("binary frames are not supported: send JSON text frames"), ctx);
+    }
+}
+
+impl Actor for WsSession {
+    type Context = ws::WebsocketContext<Self>;
+
+    fn started(&mut self, ctx: &mut Self::Context) {
+        self.slot.attach(ctx.address().recipient());
+        self.metrics.connections_active.inc();
+        log::info!("conn={} run={} connected", self.slot.id, self.run_id);
+    }
+
+    fn stopped(&mut self, _: &mut Self::Context) {
+        self.metrics.connections_active.dec();
+        self.metrics.connection_duration_seconds.observe(self.opened_at.elapsed().as_secs_f64());
+        log::info!("conn={} run={} disconnected after {:.1}s", self.slot.id, self.run_id, self.opened_at.elapsed().as_secs_f64());
+    }
+}
+
+impl StreamHandler<Result<ws::Message, ProtocolError>> for WsSession {
+    fn handle(&mut self, item: Result<ws::Message, ProtocolError>, ctx: &mut Self::Context) {
+        match item {
+            Ok(ws::Message::Text(text)) => self.on_frame(&text, ctx),
+            Ok(ws::Message::Binary(_)) => self.refuse_binary(ctx),
+            Ok(ws::Message::Continuation(item)) => self.on_fragment(item, ctx),
+            Ok(ws::Message::Ping(bytes)) => ctx.pong(&bytes),
+            Ok(ws::Message::Pong(_) | ws::Message::Nop) => {}
+            Ok(ws::Message::Close(reason)) => {
+                ctx.close(reason);
+                ctx.stop();
+            }
+            Err(error) => {
+                log::info!("conn={} run={} protocol error: {error}", self.slot.id, self.run_id);
+                let code = if matches!(error, ProtocolError::Overflow) { CloseCode::Size } else { CloseCode::Protocol };
+                ctx.close(Some(CloseReason { code, description: Some(error.to_string()) }));
+                ctx.stop();
+            }
+        }
+    }
+}
+
+impl Handler<GoingAway> for WsSession {
+    type Result = ();
+
+    fn handle(&mut self, _: GoingAway, ctx: &mut Self::Context) {
+        self.closing = true;
+        self.close_if_done(ctx);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn answers_leave_in_frame_order() {
+        let mut queue = AnswerQueue::default();
+        let first = queue.reserve();
+        let second = queue.reserve();
+        queue.fill(second, FrameAnswer::error("bad"));
+        assert_eq!(queue.pop_ready(), None, "the first frame is not answered yet");
+        queue.fill(first, FrameAnswer::ok());
+        assert_eq!(queue.pop_ready(), Some(FrameAnswer::ok()));
+        assert_eq!(queue.pop_ready(), Some(FrameAnswer::error("bad")));
+        assert_eq!(queue.len(), 0);
+    }
+
+    #[test]
+    fn answer_json_matches_the_protocol() {
+        assert_eq!(serde_json::to_string(&FrameAnswer::ok()).unwrap(), r#"{"status":"ok","error":null}"#);
+        assert_eq!(serde_json::to_string(&FrameAnswer::error("x")).unwrap(), r#"{"status":"error","error":"x"}"#);
+    }
+}

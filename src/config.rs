@@ -1,0 +1,437 @@
+//! Configuration from the environment (and `.env`), validated at startup so a
+//! bad value stops the process with a message naming the variable.
+
+use std::time::Duration;
+
+use matyan_actors::kafka_producer::KafkaSettings;
+use matyan_actors::presign::S3Settings;
+use matyan_actors::schema::FrameLimits;
+use matyan_actors::ws_session::SessionLimits;
+use serde::Deserialize;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{var}: {reason}")]
+    Invalid { var: &'static str, reason: String },
+    #[error("{0}")]
+    Env(#[from] envy::Error),
+}
+
+fn invalid(var: &'static str, reason: impl Into<String>) -> ConfigError {
+    ConfigError::Invalid { var, reason: reason.into() }
+}
+
+/// The variables as read, before validation; names follow PROTOCOL.md.
+#[derive(Deserialize)]
+struct Env {
+    matyan_environment: Option<String>,
+    environment: Option<String>,
+    #[serde(default = "defaults::log_level")]
+    log_level: String,
+    #[serde(default = "defaults::host")]
+    host: String,
+    #[serde(default = "defaults::port")]
+    port: u16,
+    #[serde(default = "defaults::kafka_bootstrap_servers")]
+    kafka_bootstrap_servers: String,
+    #[serde(default = "defaults::kafka_data_ingestion_topic")]
+    kafka_data_ingestion_topic: String,
+    kafka_security_protocol: Option<String>,
+    kafka_sasl_mechanism: Option<String>,
+    kafka_sasl_username: Option<String>,
+    kafka_sasl_password: Option<String>,
+    #[serde(default = "defaults::kafka_message_timeout_ms")]
+    kafka_message_timeout_ms: u64,
+    #[serde(default = "defaults::kafka_linger_ms")]
+    kafka_linger_ms: u64,
+    #[serde(default = "defaults::kafka_max_record_bytes")]
+    kafka_max_record_bytes: usize,
+    #[serde(default = "defaults::blob_backend_type")]
+    blob_backend_type: String,
+    #[serde(default = "defaults::s3_endpoint")]
+    s3_endpoint: String,
+    s3_public_endpoint: Option<String>,
+    #[serde(default = "defaults::dev_credential")]
+    s3_access_key: String,
+    #[serde(default = "defaults::dev_credential")]
+    s3_secret_key: String,
+    #[serde(default = "defaults::bucket")]
+    s3_bucket: String,
+    #[serde(default = "defaults::s3_region")]
+    s3_region: String,
+    #[serde(default = "defaults::bucket")]
+    gcs_bucket: String,
+    #[serde(default = "defaults::bucket")]
+    azure_container: String,
+    azure_conn_str: Option<String>,
+    azure_account_url: Option<String>,
+    #[serde(default = "defaults::s3_presign_expiry")]
+    s3_presign_expiry: u64,
+    #[serde(default = "defaults::shutdown_flush_timeout")]
+    shutdown_flush_timeout: f64,
+    #[serde(default = "defaults::metrics_enabled")]
+    metrics_enabled: String,
+    #[serde(default = "defaults::cors_origins")]
+    cors_origins: String,
+    #[serde(default = "defaults::ws_max_connections")]
+    ws_max_connections: usize,
+    #[serde(default = "defaults::ws_max_frame_bytes")]
+    ws_max_frame_bytes: usize,
+    #[serde(default = "defaults::ws_max_frames_in_flight")]
+    ws_max_frames_in_flight: usize,
+}
+
+mod defaults {
+    pub fn log_level() -> String {
+        "INFO".into()
+    }
+    pub fn host() -> String {
+        "0.0.0.0".into()
+    }
+    pub fn port() -> u16 {
+        53801
+    }
+    pub fn kafka_bootstrap_servers() -> String {
+        super::DEV_BOOTSTRAP.into()
+    }
+    pub fn kafka_data_ingestion_topic() -> String {
+        "data-ingestion".into()
+    }
+    pub fn kafka_message_timeout_ms() -> u64 {
+        10_000
+    }
+    pub fn kafka_linger_ms() -> u64 {
+        5
+    }
+    pub fn kafka_max_record_bytes() -> usize {
+        1_000_000
+    }
+    pub fn blob_backend_type() -> String {
+        "s3".into()
+    }
+    pub fn s3_endpoint() -> String {
+        super::DEV_S3_ENDPOINT.into()
+    }
+    pub fn dev_credential() -> String {
+        super::DEV_CREDENTIAL.into()
+    }
+    pub fn bucket() -> String {
+        "matyan-artifacts".into()
+    }
+    pub fn s3_region() -> String {
+        "us-east-1".into()
+    }
+    pub fn s3_presign_expiry() -> u64 {
+        3600
+    }
+    pub fn shutdown_flush_timeout() -> f64 {
+        5.0
+    }
+    pub fn metrics_enabled() -> String {
+        "true".into()
+    }
+    pub fn cors_origins() -> String {
+        "http://localhost:3000,http://localhost:8000,http://localhost:53800,http://127.0.0.1:53800".into()
+    }
+    pub fn ws_max_connections() -> usize {
+        20_000
+    }
+    pub fn ws_max_frame_bytes() -> usize {
+        16 << 20
+    }
+    pub fn ws_max_frames_in_flight() -> usize {
+        64
+    }
+}
+
+const DEV_BOOTSTRAP: &str = "localhost:9092";
+const DEV_S3_ENDPOINT: &str = "http://localhost:9000";
+const DEV_CREDENTIAL: &str = "rustfsadmin";
+/// librdkafka properties pass through as `KAFKA_PROPERTY_LINGER_MS=20` → `linger.ms=20`.
+pub const KAFKA_PROPERTY_PREFIX: &str = "KAFKA_PROPERTY_";
+/// SigV4 presigned URLs live at most 7 days.
+const MAX_PRESIGN_EXPIRY: u64 = 604_800;
+
+#[derive(Debug, Clone)]
+pub enum BlobSettings {
+    S3(S3Settings),
+    Gcs { bucket: String },
+    Azure { container: String },
+}
+
+impl std::fmt::Display for BlobSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::S3(s3) => write!(f, "s3 bucket '{}' at {}", s3.bucket, s3.endpoint),
+            Self::Gcs { bucket } => write!(f, "gcs bucket '{bucket}'"),
+            Self::Azure { container } => write!(f, "azure container '{container}'"),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub environment: String,
+    pub log_filter: log::LevelFilter,
+    pub host: String,
+    pub port: u16,
+    pub kafka: KafkaSettings,
+    pub blob: BlobSettings,
+    pub presign_expiry: Duration,
+    pub shutdown_flush_timeout: Duration,
+    pub metrics_enabled: bool,
+    pub cors_origins: Vec<String>,
+    pub session: SessionLimits,
+    pub max_connections: usize,
+}
+
+impl Settings {
+    /// Reads and validates the process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_vars(std::env::vars())
+    }
+
+    pub fn from_vars(vars: impl IntoIterator<Item = (String, String)>) -> Result<Self, ConfigError> {
+        // Empty means unset, as for the reference.
+        let vars: Vec<(String, String)> = vars.into_iter().filter(|(_, v)| !v.trim().is_empty()).collect();
+        let extra_properties = vars
+            .iter()
+            .filter_map(|(k, v)| k.strip_prefix(KAFKA_PROPERTY_PREFIX).map(|name| (name.to_ascii_lowercase().replace('_', "."), v.clone())))
+            .collect();
+        let env: Env = envy::from_iter(vars)?;
+        env.validate(extra_properties)
+    }
+}
+
+impl Env {
+    fn validate(self, extra_properties: Vec<(String, String)>) -> Result<Settings, ConfigError> {
+        let environment = self.matyan_environment.or(self.environment).unwrap_or_else(|| "development".into()).to_ascii_lowercase();
+        let production = environment == "production";
+        let log_filter = parse_log_level(&self.log_level)?;
+        validate_bootstrap(&self.kafka_bootstrap_servers)?;
+        if self.kafka_data_ingestion_topic.trim().is_empty() {
+            return Err(invalid("KAFKA_DATA_INGESTION_TOPIC", "must not be empty"));
+        }
+        if production && self.kafka_bootstrap_servers == DEV_BOOTSTRAP {
+            return Err(invalid("KAFKA_BOOTSTRAP_SERVERS", "the development default localhost:9092 is refused in production"));
+        }
+        validate_url("S3_ENDPOINT", &self.s3_endpoint)?;
+        if let Some(public) = &self.s3_public_endpoint {
+            validate_url("S3_PUBLIC_ENDPOINT", public)?;
+        }
+        let blob = match self.blob_backend_type.to_ascii_lowercase().as_str() {
+            "s3" => {
+                non_empty("S3_BUCKET", &self.s3_bucket)?;
+                if production {
+                    if self.s3_endpoint == DEV_S3_ENDPOINT {
+                        return Err(invalid("S3_ENDPOINT", "the development default http://localhost:9000 is refused in production"));
+                    }
+                    for (var, value) in [("S3_ACCESS_KEY", &self.s3_access_key), ("S3_SECRET_KEY", &self.s3_secret_key)] {
+                        if value == DEV_CREDENTIAL {
+                            return Err(invalid(var, "the development credential is refused in production"));
+                        }
+                    }
+                }
+                BlobSettings::S3(S3Settings {
+                    endpoint: self.s3_endpoint,
+                    public_endpoint: self.s3_public_endpoint,
+                    access_key: self.s3_access_key,
+                    secret_key: self.s3_secret_key,
+                    bucket: self.s3_bucket,
+                    region: self.s3_region,
+                })
+            }
+            "gcs" => {
+                non_empty("GCS_BUCKET", &self.gcs_bucket)?;
+                BlobSettings::Gcs { bucket: self.gcs_bucket }
+            }
+            "azure" => {
+                non_empty("AZURE_CONTAINER", &self.azure_container)?;
+                if production && self.azure_conn_str.is_none() && self.azure_account_url.is_none() {
+                    return Err(invalid("AZURE_CONN_STR", "production needs AZURE_CONN_STR or AZURE_ACCOUNT_URL"));
+                }
+                BlobSettings::Azure { container: self.azure_container }
+            }
+            other => return Err(invalid("BLOB_BACKEND_TYPE", format!("'{other}' is not one of s3, gcs, azure"))),
+        };
+        if !(1..=MAX_PRESIGN_EXPIRY).contains(&self.s3_presign_expiry) {
+            return Err(invalid("S3_PRESIGN_EXPIRY", format!("must be 1 to {MAX_PRESIGN_EXPIRY} seconds")));
+        }
+        if !self.shutdown_flush_timeout.is_finite() || self.shutdown_flush_timeout < 0.0 {
+            return Err(invalid("SHUTDOWN_FLUSH_TIMEOUT", "must be a non-negative number of seconds"));
+        }
+        if !(1..=14_000).contains(&self.kafka_message_timeout_ms) {
+            return Err(invalid(
+                "KAFKA_MESSAGE_TIMEOUT_MS",
+                "must be 1 to 14000, so that every frame is answered within the client's 15 s",
+            ));
+        }
+        for (var, value) in [
+            ("WS_MAX_CONNECTIONS", self.ws_max_connections),
+            ("WS_MAX_FRAME_BYTES", self.ws_max_frame_bytes),
+            ("WS_MAX_FRAMES_IN_FLIGHT", self.ws_max_frames_in_flight),
+        ] {
+            if value == 0 {
+                return Err(invalid(var, "must be at least 1"));
+            }
+        }
+        Ok(Settings {
+            environment,
+            log_filter,
+            host: self.host,
+            port: self.port,
+            kafka: KafkaSettings {
+                bootstrap_servers: self.kafka_bootstrap_servers,
+                topic: self.kafka_data_ingestion_topic,
+                security_protocol: self.kafka_security_protocol,
+                sasl_mechanism: self.kafka_sasl_mechanism,
+                sasl_username: self.kafka_sasl_username,
+                sasl_password: self.kafka_sasl_password,
+                message_timeout: Duration::from_millis(self.kafka_message_timeout_ms),
+                linger: Duration::from_millis(self.kafka_linger_ms),
+                extra_properties,
+            },
+            blob,
+            presign_expiry: Duration::from_secs(self.s3_presign_expiry),
+            shutdown_flush_timeout: Duration::from_secs_f64(self.shutdown_flush_timeout),
+            metrics_enabled: parse_bool("METRICS_ENABLED", &self.metrics_enabled)?,
+            cors_origins: parse_origins(&self.cors_origins)?,
+            session: SessionLimits {
+                frame: FrameLimits { max_record_bytes: self.kafka_max_record_bytes },
+                max_frame_bytes: self.ws_max_frame_bytes,
+                max_frames_in_flight: self.ws_max_frames_in_flight,
+            },
+            max_connections: self.ws_max_connections,
+        })
+    }
+}
+
+fn non_empty(var: &'static str, value: &str) -> Result<(), ConfigError> {
+    if value.trim().is_empty() {
+        return Err(invalid(var, "must not be empty"));
+    }
+    Ok(())
+}
+
+fn parse_log_level(level: &str) -> Result<log::LevelFilter, ConfigError> {
+    Ok(match level.to_ascii_uppercase().as_str() {
+        "TRACE" => log::LevelFilter::Trace,
+        "DEBUG" => log::LevelFilter::Debug,
+        "INFO" => log::LevelFilter::Info,
+        "WARN" | "WARNING" => log::LevelFilter::Warn,
+        "ERROR" | "CRITICAL" => log::LevelFilter::Error,
+        other => return Err(invalid("LOG_LEVEL", format!("'{other}' is not one of DEBUG, INFO, WARNING, ERROR, CRITICAL"))),
+    })
+}
+
+fn parse_bool(var: &'static str, value: &str) -> Result<bool, ConfigError> {
+    match value.trim().to_ascii_lowercase().as_str() {
+        "true" | "1" | "yes" | "on" => Ok(true),
+        "false" | "0" | "no" | "off" => Ok(false),
+        other => Err(invalid(var, format!("'{other}' is not a boolean"))),
+    }
+}
+
+/// Comma-separated, or a JSON list as pydantic-settings reads it.
+fn parse_origins(value: &str) -> Result<Vec<String>, ConfigError> {
+    if value.trim_start().starts_with('[') {
+        return serde_json::from_str(value).map_err(|e| invalid("CORS_ORIGINS", format!("not a JSON list of strings: {e}")));
+    }
+    Ok(value.split(',').map(str::trim).filter(|o| !o.is_empty()).map(String::from).collect())
+}
+
+fn validate_bootstrap(servers: &str) -> Result<(), ConfigError> {
+    for server in servers.split(',') {
+        let (host, port) =
+            server.trim().rsplit_once(':').ok_or_else(|| invalid("KAFKA_BOOTSTRAP_SERVERS", format!("'{server}' is not host:port")))?;
+        if host.is_empty() || port.parse::<u16>().map_or(true, |p| p == 0) {
+            return Err(invalid("KAFKA_BOOTSTRAP_SERVERS", format!("'{server}' is not host:port with a port from 1 to 65535")));
+        }
+    }
+    Ok(())
+}
+
+fn validate_url(var: &'static str, url: &str) -> Result<(), ConfigError> {
+    let rest = url.strip_prefix("http://").or_else(|| url.strip_prefix("https://"));
+    match rest.map(|r| r.split(['/', '?', '#']).next().unwrap_or_default()) {
+        Some(authority) if !authority.is_empty() && !authority.starts_with(':') => Ok(()),
+        _ => Err(invalid(var, format!("'{url}' is not an http(s) URL with a host"))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings(vars: &[(&str, &str)]) -> Result<Settings, ConfigError> {
+        Settings::from_vars(vars.iter().map(|(k, v)| (k.to_string(), v.to_string())))
+    }
+
+    fn error(vars: &[(&str, &str)]) -> String {
+        settings(vars).expect_err("should be refused").to_string()
+    }
+
+    #[test]
+    fn defaults_match_the_protocol() {
+        let s = settings(&[]).unwrap();
+        assert_eq!((s.host.as_str(), s.port, s.environment.as_str()), ("0.0.0.0", 53801, "development"));
+        assert_eq!((s.kafka.bootstrap_servers.as_str(), s.kafka.topic.as_str()), ("localhost:9092", "data-ingestion"));
+        assert_eq!((s.presign_expiry, s.shutdown_flush_timeout), (Duration::from_secs(3600), Duration::from_secs(5)));
+        assert!(s.metrics_enabled);
+        assert_eq!(s.cors_origins.len(), 4);
+        let BlobSettings::S3(s3) = s.blob else { panic!("s3 is the default") };
+        assert_eq!(
+            (s3.endpoint.as_str(), s3.bucket.as_str(), s3.region.as_str()),
+            ("http://localhost:9000", "matyan-artifacts", "us-east-1")
+        );
+    }
+
+    #[test]
+    fn invalid_values_name_their_variable() {
+        assert_eq!(error(&[("KAFKA_BOOTSTRAP_SERVERS", "a:1,b")]), "KAFKA_BOOTSTRAP_SERVERS: 'b' is not host:port");
+        assert!(error(&[("KAFKA_BOOTSTRAP_SERVERS", "a:0")]).starts_with("KAFKA_BOOTSTRAP_SERVERS:"));
+        assert!(error(&[("KAFKA_BOOTSTRAP_SERVERS", "a:65536")]).starts_with("KAFKA_BOOTSTRAP_SERVERS:"));
+        assert!(error(&[("S3_ENDPOINT", "localhost:9000")]).starts_with("S3_ENDPOINT:"));
+        assert!(error(&[("S3_PUBLIC_ENDPOINT", "http://")]).starts_with("S3_PUBLIC_ENDPOINT:"));
+        assert!(error(&[("BLOB_BACKEND_TYPE", "ftp")]).starts_with("BLOB_BACKEND_TYPE:"));
+        assert!(error(&[("LOG_LEVEL", "LOUD")]).starts_with("LOG_LEVEL:"));
+        assert!(error(&[("METRICS_ENABLED", "maybe")]).starts_with("METRICS_ENABLED:"));
+        assert!(error(&[("PORT", "http")]).contains("PORT"));
+        assert!(error(&[("S3_PRESIGN_EXPIRY", "0")]).starts_with("S3_PRESIGN_EXPIRY:"));
+        assert!(error(&[("SHUTDOWN_FLUSH_TIMEOUT", "-1")]).starts_with("SHUTDOWN_FLUSH_TIMEOUT:"));
+    }
+
+    #[test]
+    fn production_refuses_dev_defaults() {
+        let prod = ("ENVIRONMENT", "production");
+        assert!(error(&[prod]).starts_with("KAFKA_BOOTSTRAP_SERVERS:"));
+        let kafka = ("KAFKA_BOOTSTRAP_SERVERS", "kafka:9092");
+        assert!(error(&[prod, kafka]).starts_with("S3_ENDPOINT:"));
+        let s3 = ("S3_ENDPOINT", "https://s3.example.com");
+        assert!(error(&[prod, kafka, s3]).starts_with("S3_ACCESS_KEY:"));
+        assert!(settings(&[prod, kafka, s3, ("S3_ACCESS_KEY", "a"), ("S3_SECRET_KEY", "b")]).is_ok());
+        assert!(error(&[("MATYAN_ENVIRONMENT", "production"), kafka, ("BLOB_BACKEND_TYPE", "azure")]).starts_with("AZURE_CONN_STR:"));
+        assert!(settings(&[prod, kafka, ("BLOB_BACKEND_TYPE", "azure"), ("AZURE_ACCOUNT_URL", "https://a.blob.core.windows.net")]).is_ok());
+    }
+
+    #[test]
+    fn lists_booleans_and_passthrough_properties() {
+        let s = settings(&[
+            ("CORS_ORIGINS", r#"["https://a", "https://b"]"#),
+            ("METRICS_ENABLED", "False"),
+            ("KAFKA_PROPERTY_BATCH_SIZE", "100"),
+        ])
+        .unwrap();
+        assert_eq!(s.cors_origins, ["https://a", "https://b"]);
+        assert!(!s.metrics_enabled);
+        assert_eq!(s.kafka.extra_properties, [("batch.size".to_string(), "100".to_string())]);
+        assert_eq!(settings(&[("CORS_ORIGINS", "https://a, https://b")]).unwrap().cors_origins, ["https://a", "https://b"]);
+    }
+
+    #[test]
+    fn secrets_are_masked_in_debug_output() {
+        let s = settings(&[("S3_SECRET_KEY", "s3cr3t"), ("KAFKA_SASL_PASSWORD", "hunter2")]).unwrap();
+        let shown = format!("{s:?}");
+        assert!(!shown.contains("s3cr3t") && !shown.contains("hunter2"), "{shown}");
+    }
+}
