@@ -87,7 +87,7 @@ impl Frontier {
         let logs = Arc::new(Mutex::new(Vec::new()));
         let stderr = child.stderr.take().unwrap();
         let sink = Arc::clone(&logs);
-        std::thread::spawn(move || {
+        let reader = std::thread::spawn(move || {
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
                 sink.lock().unwrap().push(line);
             }
@@ -99,6 +99,8 @@ impl Frontier {
                 return Ok(frontier);
             }
             if let Ok(Some(status)) = frontier.child.try_wait() {
+                // Its stderr is closed now: collect every line before reporting.
+                let _ = reader.join();
                 return Err(format!("frontier exited with {status}: {}", frontier.logs.lock().unwrap().join("\n")));
             }
             std::thread::sleep(Duration::from_millis(50));

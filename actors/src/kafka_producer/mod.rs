@@ -24,6 +24,7 @@ use crate::probe_cache::{CachedCheck, CheckResult, PROBE_TTL};
 
 /// How often a full producer queue is retried.
 const QUEUE_FULL_RETRY: Duration = Duration::from_millis(2);
+const MAILBOX_CAPACITY: usize = 4096;
 const METADATA_TIMEOUT: Duration = Duration::from_secs(2);
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -132,8 +133,9 @@ impl Actor for KafkaProducer {
     type Context = Context<Self>;
 
     fn started(&mut self, ctx: &mut Self::Context) {
-        // Frames from every connection come through here: never drop them.
-        ctx.set_mailbox_capacity(usize::MAX);
+        // Frames from every connection come through here; past this many
+        // queued requests, sessions wait for room (they never drop a frame).
+        ctx.set_mailbox_capacity(MAILBOX_CAPACITY);
     }
 }
 
