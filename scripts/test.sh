@@ -9,6 +9,14 @@ bash scripts/local-stack.sh up
 trap 'bash scripts/local-stack.sh down' EXIT
 eval "$(bash scripts/local-stack.sh env)"
 
-# Integration tests share one broker; the outage test stops it, and lives in
-# its own test binary, which cargo runs after the others have finished.
-cargo test --workspace --locked "$@"
+# Integration tests share one broker; the outage test stops it, so it lives in
+# its own test binary (cargo runs test binaries one at a time).
+log=$(mktemp)
+set +e
+cargo test --workspace --locked --no-fail-fast "$@" 2>&1 | tee "$log"
+status=${PIPESTATUS[0]}
+set -e
+# One closing line for the whole suite, summed over every test binary.
+awk '/^test result:/ { passed += $4; failed += $6; ignored += $8 } END { printf "cargo test: %d passed, %d failed, %d skipped\n", passed, failed, ignored }' "$log"
+rm -f "$log"
+exit "$status"
