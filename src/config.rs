@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use matyan_actors::kafka_producer::KafkaSettings;
-use matyan_actors::presign::S3Settings;
+use matyan_actors::presign::{GcsSettings, S3Settings};
 use matyan_actors::schema::FrameLimits;
 use matyan_actors::ws_session::SessionLimits;
 use serde::Deserialize;
@@ -65,6 +65,8 @@ struct Env {
     azure_container: String,
     azure_conn_str: Option<String>,
     azure_account_url: Option<String>,
+    google_application_credentials: Option<String>,
+    storage_emulator_host: Option<String>,
     #[serde(default = "defaults::s3_presign_expiry")]
     s3_presign_expiry: u64,
     #[serde(default = "defaults::shutdown_flush_timeout")]
@@ -155,7 +157,7 @@ const MAX_PRESIGN_EXPIRY: u64 = 604_800;
 #[derive(Debug, Clone)]
 pub enum BlobSettings {
     S3(S3Settings),
-    Gcs { bucket: String },
+    Gcs(GcsSettings),
     Azure { container: String },
 }
 
@@ -163,7 +165,10 @@ impl std::fmt::Display for BlobSettings {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Self::S3(s3) => write!(f, "s3 bucket '{}' at {}", s3.bucket, s3.endpoint),
-            Self::Gcs { bucket } => write!(f, "gcs bucket '{bucket}'"),
+            Self::Gcs(gcs) => match &gcs.emulator_host {
+                Some(emulator) => write!(f, "gcs bucket '{}' on the emulator at {emulator}", gcs.bucket),
+                None => write!(f, "gcs bucket '{}'", gcs.bucket),
+            },
             Self::Azure { container } => write!(f, "azure container '{container}'"),
         }
     }
@@ -243,7 +248,17 @@ impl Env {
             }
             "gcs" => {
                 non_empty("GCS_BUCKET", &self.gcs_bucket)?;
-                BlobSettings::Gcs { bucket: self.gcs_bucket }
+                if self.storage_emulator_host.is_none() && self.google_application_credentials.is_none() {
+                    return Err(invalid(
+                        "GOOGLE_APPLICATION_CREDENTIALS",
+                        "gcs needs a service-account key file to sign URLs (or STORAGE_EMULATOR_HOST)",
+                    ));
+                }
+                BlobSettings::Gcs(GcsSettings {
+                    bucket: self.gcs_bucket,
+                    credentials_file: self.google_application_credentials,
+                    emulator_host: self.storage_emulator_host,
+                })
             }
             "azure" => {
                 non_empty("AZURE_CONTAINER", &self.azure_container)?;

@@ -13,7 +13,7 @@ use actix_web_prom::PrometheusMetricsBuilder;
 use matyan_actors::connections::ConnectionRegistry;
 use matyan_actors::kafka_producer::{CheckBroker, Flush, KafkaProducer};
 use matyan_actors::metrics::SessionMetrics;
-use matyan_actors::presign::{BlobStore, EnsureBucket, NotImplementedStore, PresignActor, S3Store};
+use matyan_actors::presign::{BlobStore, EnsureBucket, GcsKeyError, GcsStore, NotImplementedStore, PresignActor, S3Store};
 
 use crate::config::{BlobSettings, Settings};
 use crate::http_metrics::{self, HttpMetrics};
@@ -28,6 +28,8 @@ pub enum StartupError {
     Metrics(#[from] prometheus::Error),
     #[error("cannot build the metrics endpoint: {0}")]
     MetricsEndpoint(String),
+    #[error("GOOGLE_APPLICATION_CREDENTIALS: {0}")]
+    GcsKey(#[from] GcsKeyError),
     #[error("cannot listen on {address}: {source}")]
     Bind { address: String, source: std::io::Error },
     #[error("server error: {0}")]
@@ -37,12 +39,12 @@ pub enum StartupError {
 /// How long plain HTTP connections get to finish once sessions are closed.
 const HTTP_SHUTDOWN_GRACE: u64 = 1;
 
-fn blob_store(settings: &BlobSettings) -> Arc<dyn BlobStore> {
-    match settings {
+fn blob_store(settings: &BlobSettings) -> Result<Arc<dyn BlobStore>, StartupError> {
+    Ok(match settings {
         BlobSettings::S3(s3) => Arc::new(S3Store::new(s3.clone())),
-        BlobSettings::Gcs { .. } => Arc::new(NotImplementedStore("gcs")),
+        BlobSettings::Gcs(gcs) => Arc::new(GcsStore::new(gcs.clone())?),
         BlobSettings::Azure { .. } => Arc::new(NotImplementedStore("azure")),
-    }
+    })
 }
 
 pub async fn run(settings: Settings) -> Result<(), StartupError> {
@@ -66,7 +68,7 @@ pub async fn run(settings: Settings) -> Result<(), StartupError> {
         Ok(Err(reason)) => log::warn!("Kafka is not usable yet ({reason}); readiness reports it until it is"),
         Err(e) => log::warn!("Kafka check failed: {e}"),
     }
-    let presign = PresignActor::new(blob_store(&settings.blob), settings.presign_expiry).start();
+    let presign = PresignActor::new(blob_store(&settings.blob)?, settings.presign_expiry).start();
     match presign.send(EnsureBucket).await {
         Ok(Ok(())) => log::info!("blob store ready: {}", settings.blob),
         Ok(Err(reason)) => log::warn!("blob store not ready ({reason}); presigning works offline, readiness reports it"),

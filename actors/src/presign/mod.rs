@@ -4,7 +4,10 @@
 //! Each backend is a [`BlobStore`]; the actor and the HTTP route do not change
 //! when a backend is added.
 
+mod gcs;
+mod gcs_signer;
 mod s3;
+mod url;
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
@@ -12,6 +15,8 @@ use std::time::{Duration, SystemTime};
 use actix::prelude::*;
 use serde::Serialize;
 
+pub use gcs::{GcsSettings, GcsStore};
+pub use gcs_signer::GcsKeyError;
 pub use s3::{S3Settings, S3Store};
 
 use crate::ids::{artifact_key, IdError};
@@ -22,7 +27,7 @@ use crate::probe_cache::{CachedCheck, CheckResult, PROBE_TTL};
 pub struct PresignedUpload {
     pub upload_url: String,
     pub s3_key: String,
-    pub headers: Option<serde_json::Map<String, serde_json::Value>>,
+    pub headers: UploadHeaders,
 }
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -37,6 +42,9 @@ pub enum PresignError {
     Signing(String),
 }
 
+/// Extra headers the client must send with its PUT (Azure needs one).
+pub type UploadHeaders = Option<serde_json::Map<String, serde_json::Value>>;
+
 /// One blob backend: signs uploads offline, and talks to the store for bucket
 /// creation and readiness (blocking calls, run off the actor's thread).
 pub trait BlobStore: Send + Sync + 'static {
@@ -46,7 +54,7 @@ pub trait BlobStore: Send + Sync + 'static {
         content_type: &str,
         expiry: Duration,
         now: SystemTime,
-    ) -> Result<(String, Option<serde_json::Map<String, serde_json::Value>>), PresignError>;
+    ) -> Result<(String, UploadHeaders), PresignError>;
     fn ensure_bucket(&self) -> CheckResult;
     fn check(&self) -> CheckResult;
 }
@@ -55,13 +63,7 @@ pub trait BlobStore: Send + Sync + 'static {
 pub struct NotImplementedStore(pub &'static str);
 
 impl BlobStore for NotImplementedStore {
-    fn presign_put(
-        &self,
-        _: &str,
-        _: &str,
-        _: Duration,
-        _: SystemTime,
-    ) -> Result<(String, Option<serde_json::Map<String, serde_json::Value>>), PresignError> {
+    fn presign_put(&self, _: &str, _: &str, _: Duration, _: SystemTime) -> Result<(String, UploadHeaders), PresignError> {
         Err(PresignError::BackendNotImplemented(self.0))
     }
 

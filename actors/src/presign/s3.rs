@@ -4,6 +4,9 @@
 
 use std::time::{Duration, SystemTime};
 
+use super::url::encode_key;
+use super::{BlobStore, PresignError, UploadHeaders};
+use crate::probe_cache::CheckResult;
 use aws_credential_types::Credentials;
 use aws_sigv4::http_request::{
     sign, PayloadChecksumKind, PercentEncodingMode, SignableBody, SignableRequest, SignatureLocation, SigningSettings,
@@ -11,10 +14,6 @@ use aws_sigv4::http_request::{
 };
 use aws_sigv4::sign::v4;
 use aws_smithy_runtime_api::client::identity::Identity;
-use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
-
-use super::{BlobStore, PresignError};
-use crate::probe_cache::CheckResult;
 
 #[derive(Clone)]
 pub struct S3Settings {
@@ -39,13 +38,6 @@ impl std::fmt::Debug for S3Settings {
             .field("region", &self.region)
             .finish()
     }
-}
-
-/// RFC 3986 unreserved characters stay; everything else in a key segment is escaped.
-const KEY_SEGMENT: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
-
-fn encode_key(key: &str) -> String {
-    key.split('/').map(|segment| utf8_percent_encode(segment, KEY_SEGMENT).to_string()).collect::<Vec<_>>().join("/")
 }
 
 const STORE_TIMEOUT: Duration = Duration::from_secs(3);
@@ -131,7 +123,7 @@ impl BlobStore for S3Store {
         content_type: &str,
         expiry: Duration,
         now: SystemTime,
-    ) -> Result<(String, Option<serde_json::Map<String, serde_json::Value>>), PresignError> {
+    ) -> Result<(String, UploadHeaders), PresignError> {
         let base = self.settings.public_endpoint.as_deref().unwrap_or(&self.settings.endpoint);
         let url = self.presign_url(base, key, content_type, expiry, now).map_err(PresignError::Signing)?;
         Ok((url, None))
