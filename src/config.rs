@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use matyan_actors::kafka_producer::KafkaSettings;
-use matyan_actors::presign::{GcsSettings, S3Settings};
+use matyan_actors::presign::{AzureSettings, GcsSettings, S3Settings};
 use matyan_actors::schema::FrameLimits;
 use matyan_actors::ws_session::SessionLimits;
 use serde::Deserialize;
@@ -149,6 +149,7 @@ mod defaults {
 const DEV_BOOTSTRAP: &str = "localhost:9092";
 const DEV_S3_ENDPOINT: &str = "http://localhost:9000";
 const DEV_CREDENTIAL: &str = "rustfsadmin";
+const DEV_AZURE_CONN_STR: &str = "UseDevelopmentStorage=true";
 /// librdkafka properties pass through as `KAFKA_PROPERTY_LINGER_MS=20` → `linger.ms=20`.
 pub const KAFKA_PROPERTY_PREFIX: &str = "KAFKA_PROPERTY_";
 /// SigV4 presigned URLs live at most 7 days.
@@ -158,7 +159,7 @@ const MAX_PRESIGN_EXPIRY: u64 = 604_800;
 pub enum BlobSettings {
     S3(S3Settings),
     Gcs(GcsSettings),
-    Azure { container: String },
+    Azure(AzureSettings),
 }
 
 impl std::fmt::Display for BlobSettings {
@@ -169,7 +170,10 @@ impl std::fmt::Display for BlobSettings {
                 Some(emulator) => write!(f, "gcs bucket '{}' on the emulator at {emulator}", gcs.bucket),
                 None => write!(f, "gcs bucket '{}'", gcs.bucket),
             },
-            Self::Azure { container } => write!(f, "azure container '{container}'"),
+            Self::Azure(azure) => match &azure.account_url {
+                Some(url) if azure.conn_str.is_none() => write!(f, "azure container '{}' at {url} (user delegation SAS)", azure.container),
+                _ => write!(f, "azure container '{}' (account key SAS)", azure.container),
+            },
         }
     }
 }
@@ -262,10 +266,18 @@ impl Env {
             }
             "azure" => {
                 non_empty("AZURE_CONTAINER", &self.azure_container)?;
-                if production && self.azure_conn_str.is_none() && self.azure_account_url.is_none() {
-                    return Err(invalid("AZURE_CONN_STR", "production needs AZURE_CONN_STR or AZURE_ACCOUNT_URL"));
+                if let Some(url) = &self.azure_account_url {
+                    validate_url("AZURE_ACCOUNT_URL", url)?;
                 }
-                BlobSettings::Azure { container: self.azure_container }
+                let conn_str = match (&self.azure_conn_str, &self.azure_account_url) {
+                    (None, None) if production => {
+                        return Err(invalid("AZURE_CONN_STR", "production needs AZURE_CONN_STR or AZURE_ACCOUNT_URL"))
+                    }
+                    // Development default: the local Azurite emulator.
+                    (None, None) => Some(DEV_AZURE_CONN_STR.to_string()),
+                    (conn_str, _) => conn_str.clone(),
+                };
+                BlobSettings::Azure(AzureSettings { container: self.azure_container, conn_str, account_url: self.azure_account_url })
             }
             other => return Err(invalid("BLOB_BACKEND_TYPE", format!("'{other}' is not one of s3, gcs, azure"))),
         };

@@ -13,7 +13,7 @@ use actix_web_prom::PrometheusMetricsBuilder;
 use matyan_actors::connections::ConnectionRegistry;
 use matyan_actors::kafka_producer::{CheckBroker, Flush, KafkaProducer};
 use matyan_actors::metrics::SessionMetrics;
-use matyan_actors::presign::{BlobStore, EnsureBucket, GcsKeyError, GcsStore, NotImplementedStore, PresignActor, S3Store};
+use matyan_actors::presign::{AzureStore, BlobStore, EnsureBucket, GcsStore, PresignActor, S3Store, StoreSetupError};
 
 use crate::config::{BlobSettings, Settings};
 use crate::http_metrics::{self, HttpMetrics};
@@ -28,8 +28,8 @@ pub enum StartupError {
     Metrics(#[from] prometheus::Error),
     #[error("cannot build the metrics endpoint: {0}")]
     MetricsEndpoint(String),
-    #[error("GOOGLE_APPLICATION_CREDENTIALS: {0}")]
-    GcsKey(#[from] GcsKeyError),
+    #[error("cannot set up the blob store: {0}")]
+    BlobStore(#[from] StoreSetupError),
     #[error("cannot listen on {address}: {source}")]
     Bind { address: String, source: std::io::Error },
     #[error("server error: {0}")]
@@ -41,9 +41,9 @@ const HTTP_SHUTDOWN_GRACE: u64 = 1;
 
 fn blob_store(settings: &BlobSettings) -> Result<Arc<dyn BlobStore>, StartupError> {
     Ok(match settings {
-        BlobSettings::S3(s3) => Arc::new(S3Store::new(s3.clone())),
+        BlobSettings::S3(s3) => Arc::new(S3Store::new(s3.clone())?),
         BlobSettings::Gcs(gcs) => Arc::new(GcsStore::new(gcs.clone())?),
-        BlobSettings::Azure { .. } => Arc::new(NotImplementedStore("azure")),
+        BlobSettings::Azure(azure) => Arc::new(AzureStore::new(azure.clone())?),
     })
 }
 

@@ -50,8 +50,8 @@ pub async fn presign(body: web::Bytes, state: web::Data<AppState>) -> HttpRespon
         Ok(Err(error)) => {
             let status = match error {
                 PresignError::InvalidId(_) | PresignError::InvalidContentType => StatusCode::BAD_REQUEST,
-                PresignError::BackendNotImplemented(_) => StatusCode::NOT_IMPLEMENTED,
                 PresignError::Signing(_) => StatusCode::INTERNAL_SERVER_ERROR,
+                PresignError::StoreUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             };
             detail(status, error.to_string())
         }

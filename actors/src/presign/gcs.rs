@@ -10,7 +10,7 @@ use serde_json::json;
 
 use super::gcs_signer::{GcsKeyError, SignRequest, V4Signer};
 use super::url::encode_component;
-use super::{BlobStore, PresignError, UploadHeaders};
+use super::{BlobStore, PresignError, StoreSetupError, UploadHeaders};
 use crate::probe_cache::CheckResult;
 
 const GOOGLE_STORAGE: &str = "https://storage.googleapis.com";
@@ -37,16 +37,16 @@ pub struct GcsStore {
 }
 
 impl GcsStore {
-    pub fn new(settings: GcsSettings) -> Result<Self, GcsKeyError> {
+    pub fn new(settings: GcsSettings) -> Result<Self, StoreSetupError> {
         let access = match (&settings.emulator_host, &settings.credentials_file) {
             (Some(host), _) => {
                 let base_url = if host.contains("://") { host.clone() } else { format!("http://{host}") };
                 Access::Emulator { base_url: base_url.trim_end_matches('/').to_string() }
             }
             (None, Some(file)) => Access::Google { signer: Box::new(V4Signer::from_key_file(file)?) },
-            (None, None) => return Err(GcsKeyError::Key("set GOOGLE_APPLICATION_CREDENTIALS (or STORAGE_EMULATOR_HOST)".into())),
+            (None, None) => return Err(GcsKeyError::Key("set GOOGLE_APPLICATION_CREDENTIALS (or STORAGE_EMULATOR_HOST)".into()).into()),
         };
-        let agent = ureq::Agent::config_builder().http_status_as_error(false).timeout_global(Some(STORE_TIMEOUT)).build().new_agent();
+        let agent = super::store_agent(STORE_TIMEOUT)?;
         Ok(Self { bucket: settings.bucket, access, agent })
     }
 

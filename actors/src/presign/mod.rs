@@ -4,6 +4,9 @@
 //! Each backend is a [`BlobStore`]; the actor and the HTTP route do not change
 //! when a backend is added.
 
+mod azure;
+mod azure_credential;
+pub mod azure_sas;
 mod gcs;
 mod gcs_signer;
 mod s3;
@@ -15,6 +18,7 @@ use std::time::{Duration, SystemTime};
 use actix::prelude::*;
 use serde::Serialize;
 
+pub use azure::{AzureConfigError, AzureSettings, AzureStore};
 pub use gcs::{GcsSettings, GcsStore};
 pub use gcs_signer::GcsKeyError;
 pub use s3::{S3Settings, S3Store};
@@ -36,10 +40,10 @@ pub enum PresignError {
     InvalidId(#[from] IdError),
     #[error("content_type must be 1 to 255 printable ASCII characters")]
     InvalidContentType,
-    #[error("presigning for BLOB_BACKEND_TYPE={0} is not implemented yet; use s3")]
-    BackendNotImplemented(&'static str),
     #[error("could not sign the upload URL: {0}")]
     Signing(String),
+    #[error("the blob store is unavailable: {0}")]
+    StoreUnavailable(String),
 }
 
 /// Extra headers the client must send with its PUT (Azure needs one).
@@ -59,21 +63,35 @@ pub trait BlobStore: Send + Sync + 'static {
     fn check(&self) -> CheckResult;
 }
 
-/// Stands in for the gcs and azure backends until they are implemented.
-pub struct NotImplementedStore(pub &'static str);
+/// Why a blob store could not be set up at startup.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreSetupError {
+    #[error("GOOGLE_APPLICATION_CREDENTIALS: {0}")]
+    GcsKey(#[from] GcsKeyError),
+    #[error(transparent)]
+    Azure(#[from] AzureConfigError),
+    #[error("{0}")]
+    Tls(String),
+}
 
-impl BlobStore for NotImplementedStore {
-    fn presign_put(&self, _: &str, _: &str, _: Duration, _: SystemTime) -> Result<(String, UploadHeaders), PresignError> {
-        Err(PresignError::BackendNotImplemented(self.0))
+/// The blocking HTTP client of the stores. `SSL_CERT_FILE`, when set, replaces
+/// the bundled root certificates (as with OpenSSL), e.g. for a private CA.
+fn store_agent(timeout: Duration) -> Result<ureq::Agent, StoreSetupError> {
+    let mut tls = ureq::tls::TlsConfig::builder();
+    if let Some(path) = std::env::var_os("SSL_CERT_FILE").filter(|p| !p.is_empty()) {
+        let pem = std::fs::read(&path).map_err(|e| StoreSetupError::Tls(format!("SSL_CERT_FILE {}: {e}", path.to_string_lossy())))?;
+        let certs: Vec<_> = ureq::tls::parse_pem(&pem)
+            .filter_map(|item| match item {
+                Ok(ureq::tls::PemItem::Certificate(cert)) => Some(cert.to_owned()),
+                _ => None,
+            })
+            .collect();
+        if certs.is_empty() {
+            return Err(StoreSetupError::Tls(format!("SSL_CERT_FILE {}: no certificate", path.to_string_lossy())));
+        }
+        tls = tls.root_certs(ureq::tls::RootCerts::new_with_certs(&certs));
     }
-
-    fn ensure_bucket(&self) -> CheckResult {
-        Ok(())
-    }
-
-    fn check(&self) -> CheckResult {
-        Err(format!("the {} backend is not implemented yet", self.0))
-    }
+    Ok(ureq::Agent::config_builder().http_status_as_error(false).timeout_global(Some(timeout)).tls_config(tls.build()).build().new_agent())
 }
 
 #[derive(Debug, Message)]
@@ -115,15 +133,25 @@ fn valid_content_type(content_type: &str) -> bool {
 }
 
 impl Handler<Presign> for PresignActor {
-    type Result = Result<PresignedUpload, PresignError>;
+    type Result = ResponseFuture<Result<PresignedUpload, PresignError>>;
 
     fn handle(&mut self, msg: Presign, _: &mut Context<Self>) -> Self::Result {
-        let s3_key = artifact_key(&msg.run_id, &msg.artifact_path)?;
-        if !valid_content_type(&msg.content_type) {
-            return Err(PresignError::InvalidContentType);
-        }
-        let (upload_url, headers) = self.store.presign_put(&s3_key, &msg.content_type, self.expiry, SystemTime::now())?;
-        Ok(PresignedUpload { upload_url, s3_key, headers })
+        let store = Arc::clone(&self.store);
+        let expiry = self.expiry;
+        Box::pin(async move {
+            let s3_key = artifact_key(&msg.run_id, &msg.artifact_path)?;
+            if !valid_content_type(&msg.content_type) {
+                return Err(PresignError::InvalidContentType);
+            }
+            // Signing is offline for S3 and GCS, but Azure's delegation key may need a fetch.
+            let signed = tokio::task::spawn_blocking(move || {
+                store.presign_put(&s3_key, &msg.content_type, expiry, SystemTime::now()).map(|(url, headers)| (url, headers, s3_key))
+            })
+            .await
+            .map_err(|e| PresignError::Signing(e.to_string()))?;
+            let (upload_url, headers, s3_key) = signed?;
+            Ok(PresignedUpload { upload_url, s3_key, headers })
+        })
     }
 }
 

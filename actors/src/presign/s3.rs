@@ -5,7 +5,7 @@
 use std::time::{Duration, SystemTime};
 
 use super::url::encode_key;
-use super::{BlobStore, PresignError, UploadHeaders};
+use super::{BlobStore, PresignError, StoreSetupError, UploadHeaders};
 use crate::probe_cache::CheckResult;
 use aws_credential_types::Credentials;
 use aws_sigv4::http_request::{
@@ -49,10 +49,10 @@ pub struct S3Store {
 }
 
 impl S3Store {
-    pub fn new(settings: S3Settings) -> Self {
+    pub fn new(settings: S3Settings) -> Result<Self, StoreSetupError> {
         let identity = Credentials::new(&settings.access_key, &settings.secret_key, None, None, "matyan-frontier").into();
-        let agent = ureq::Agent::config_builder().http_status_as_error(false).timeout_global(Some(STORE_TIMEOUT)).build().new_agent();
-        Self { settings, identity, agent }
+        let agent = super::store_agent(STORE_TIMEOUT)?;
+        Ok(Self { settings, identity, agent })
     }
 
     fn signing_settings(location: SignatureLocation, expires_in: Option<Duration>) -> SigningSettings {
@@ -167,6 +167,7 @@ mod tests {
             bucket: bucket.into(),
             region: region.into(),
         })
+        .unwrap()
     }
 
     fn query_param<'u>(url: &'u str, name: &str) -> &'u str {

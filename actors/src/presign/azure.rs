@@ -1,0 +1,290 @@
+//! Azure Blob Storage: a write-only SAS (`cw`) for one blob, signed with the
+//! account key from `AZURE_CONN_STR`, or with a user delegation key that the
+//! service fetches with its own Azure AD credential for `AZURE_ACCOUNT_URL`
+//! (cached until shortly before it expires). Container creation and readiness
+//! use an account SAS, or the AD token.
+
+use std::sync::Mutex;
+use std::time::{Duration, SystemTime};
+
+use chrono::{DateTime, Utc};
+
+use super::azure_credential::AzureCredential;
+use super::azure_sas::{hmac_sha256_base64, BlobSas, SasKey, UserDelegationKey, SAS_VERSION};
+use super::url::{encode_component, encode_key};
+use super::{BlobStore, PresignError, StoreSetupError, UploadHeaders};
+use crate::probe_cache::CheckResult;
+
+const STORE_TIMEOUT: Duration = Duration::from_secs(5);
+/// A delegation key is fetched for this long and replaced this early.
+const DELEGATION_KEY_LIFETIME: Duration = Duration::from_secs(7 * 24 * 3600 - 3600);
+const DELEGATION_KEY_MARGIN: Duration = Duration::from_secs(3600);
+
+#[derive(Clone)]
+pub struct AzureSettings {
+    pub container: String,
+    pub conn_str: Option<String>,
+    pub account_url: Option<String>,
+}
+
+impl std::fmt::Debug for AzureSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AzureSettings")
+            .field("container", &self.container)
+            .field("conn_str", &self.conn_str.as_ref().map(|_| "***"))
+            .field("account_url", &self.account_url)
+            .finish()
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AzureConfigError {
+    #[error("AZURE_CONN_STR: {0}")]
+    ConnectionString(String),
+    #[error("AZURE_ACCOUNT_URL: {0}")]
+    AccountUrl(String),
+    #[error("azure needs AZURE_CONN_STR or AZURE_ACCOUNT_URL")]
+    Missing,
+}
+
+/// The service's AD credential and the delegation key it last fetched.
+struct Delegation {
+    credential: AzureCredential,
+    key: Mutex<Option<(UserDelegationKey, DateTime<Utc>)>>,
+}
+
+enum Auth {
+    AccountKey(String),
+    Delegation(Box<Delegation>),
+}
+
+pub struct AzureStore {
+    account: String,
+    /// `https://<account>.blob.core.windows.net`, or an emulator's `http://host:port/<account>`.
+    blob_endpoint: String,
+    container: String,
+    auth: Auth,
+    agent: ureq::Agent,
+}
+
+/// Account name, key and blob endpoint from a storage connection string.
+fn parse_connection_string(conn_str: &str) -> Result<(String, String, String), AzureConfigError> {
+    let field = |name: &str| {
+        conn_str
+            .split(';')
+            .filter_map(|pair| pair.split_once('='))
+            .find(|(k, _)| k.trim().eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.trim().to_string())
+    };
+    if field("UseDevelopmentStorage").is_some_and(|v| v.eq_ignore_ascii_case("true")) {
+        let account = "devstoreaccount1".to_string();
+        let key = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==".to_string();
+        return Ok((account, key, "http://127.0.0.1:10000/devstoreaccount1".into()));
+    }
+    let missing = |name: &str| AzureConfigError::ConnectionString(format!("no {name}"));
+    let account = field("AccountName").ok_or_else(|| missing("AccountName"))?;
+    let key = field("AccountKey").ok_or_else(|| missing("AccountKey"))?;
+    let endpoint = match field("BlobEndpoint") {
+        Some(endpoint) => endpoint,
+        None => {
+            let protocol = field("DefaultEndpointsProtocol").unwrap_or_else(|| "https".into());
+            let suffix = field("EndpointSuffix").unwrap_or_else(|| "core.windows.net".into());
+            format!("{protocol}://{account}.blob.{suffix}")
+        }
+    };
+    Ok((account, key, endpoint.trim_end_matches('/').to_string()))
+}
+
+/// The account of an account URL: the first path segment for emulator-style
+/// URLs (`http://127.0.0.1:10000/devstoreaccount1`), else the host's first label.
+fn account_of(url: &str) -> Result<String, AzureConfigError> {
+    let rest = url.split_once("://").map(|(_, rest)| rest).ok_or_else(|| AzureConfigError::AccountUrl(format!("'{url}' is not a URL")))?;
+    let (host, path) = rest.split_once('/').unwrap_or((rest, ""));
+    let account = match path.split('/').find(|s| !s.is_empty()) {
+        Some(segment) => segment,
+        None => host.split('.').next().unwrap_or_default(),
+    };
+    if account.is_empty() {
+        return Err(AzureConfigError::AccountUrl(format!("no account name in '{url}'")));
+    }
+    Ok(account.to_string())
+}
+
+fn iso(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+fn xml_text<'x>(xml: &'x str, tag: &str) -> Option<&'x str> {
+    let start = xml.find(&format!("<{tag}>"))? + tag.len() + 2;
+    let end = xml[start..].find(&format!("</{tag}>"))? + start;
+    Some(&xml[start..end])
+}
+
+impl AzureStore {
+    pub fn new(settings: AzureSettings) -> Result<Self, StoreSetupError> {
+        let agent = super::store_agent(STORE_TIMEOUT)?;
+        let (account, blob_endpoint, auth) = match (&settings.conn_str, &settings.account_url) {
+            (Some(conn_str), _) => {
+                let (account, key, endpoint) = parse_connection_string(conn_str)?;
+                (account, endpoint, Auth::AccountKey(key))
+            }
+            (None, Some(url)) => {
+                let auth = Auth::Delegation(Box::new(Delegation { credential: AzureCredential::from_env(), key: Mutex::new(None) }));
+                (account_of(url)?, url.trim_end_matches('/').to_string(), auth)
+            }
+            (None, None) => return Err(AzureConfigError::Missing.into()),
+        };
+        Ok(Self { account, blob_endpoint, container: settings.container, auth, agent })
+    }
+
+    /// An account SAS for container management (create, get properties).
+    fn account_sas(&self, account_key: &str) -> Result<String, String> {
+        let expiry = iso(Utc::now() + chrono::Duration::minutes(10));
+        let string_to_sign = format!("{}\nrc\nb\nc\n\n{expiry}\n\n\n{SAS_VERSION}\n\n", self.account);
+        let signature = hmac_sha256_base64(account_key, &string_to_sign)?;
+        Ok(format!("sv={SAS_VERSION}&ss=b&srt=c&sp=rc&se={}&sig={}", encode_component(&expiry), encode_component(&signature)))
+    }
+
+    /// Sends a container request; answers the HTTP status.
+    fn container_request(&self, method: &str) -> Result<u16, String> {
+        let mut url = format!("{}/{}?restype=container", self.blob_endpoint, encode_component(&self.container));
+        let mut request = http::Request::builder().method(method).header("x-ms-version", SAS_VERSION);
+        match &self.auth {
+            Auth::AccountKey(key) => url = format!("{url}&{}", self.account_sas(key)?),
+            Auth::Delegation(delegation) => {
+                request = request.header("authorization", format!("Bearer {}", delegation.credential.token(&self.agent)?))
+            }
+        }
+        let request = request.uri(url).body(Vec::new()).map_err(|e| e.to_string())?;
+        let response = self.agent.run(request).map_err(|e| format!("{} unreachable: {e}", self.blob_endpoint))?;
+        Ok(response.status().as_u16())
+    }
+
+    /// The cached user delegation key, fetched again when it nears its expiry.
+    fn delegation_key(&self, delegation: &Delegation) -> Result<UserDelegationKey, String> {
+        let mut cache = delegation.key.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some((key, expires)) = cache.as_ref() {
+            if Utc::now() + DELEGATION_KEY_MARGIN < *expires {
+                return Ok(key.clone());
+            }
+        }
+        let start = Utc::now() - chrono::Duration::minutes(5);
+        let expiry = Utc::now() + DELEGATION_KEY_LIFETIME;
+        let body = format!(
+            "<?xml version=\"1.0\" encoding=\"utf-8\"?><KeyInfo><Start>{}</Start><Expiry>{}</Expiry></KeyInfo>",
+            iso(start),
+            iso(expiry)
+        );
+        let url = format!("{}/?restype=service&comp=userdelegationkey", self.blob_endpoint);
+        let mut response = self
+            .agent
+            .post(&url)
+            .header("authorization", format!("Bearer {}", delegation.credential.token(&self.agent)?))
+            .header("x-ms-version", SAS_VERSION)
+            .send(body)
+            .map_err(|e| format!("Get User Delegation Key: {e}"))?;
+        let xml = response.body_mut().read_to_string().map_err(|e| e.to_string())?;
+        if response.status() != 200 {
+            return Err(format!("Get User Delegation Key answered {}: {xml}", response.status()));
+        }
+        let field =
+            |tag| xml_text(&xml, tag).map(str::to_string).ok_or_else(|| format!("Get User Delegation Key: no <{tag}> in the answer"));
+        let key = UserDelegationKey {
+            signed_oid: field("SignedOid")?,
+            signed_tid: field("SignedTid")?,
+            signed_start: field("SignedStart")?,
+            signed_expiry: field("SignedExpiry")?,
+            signed_service: field("SignedService")?,
+            signed_version: field("SignedVersion")?,
+            value: field("Value")?,
+        };
+        let expires = DateTime::parse_from_rfc3339(&key.signed_expiry).map(|t| t.with_timezone(&Utc)).unwrap_or(expiry);
+        *cache = Some((key.clone(), expires));
+        Ok(key)
+    }
+}
+
+impl BlobStore for AzureStore {
+    fn presign_put(
+        &self,
+        key: &str,
+        _content_type: &str,
+        expiry: Duration,
+        now: SystemTime,
+    ) -> Result<(String, UploadHeaders), PresignError> {
+        let now = DateTime::<Utc>::from(now);
+        let sas = BlobSas {
+            account: &self.account,
+            container: &self.container,
+            blob: key,
+            permissions: "cw",
+            // A little slack for clocks that run behind ours.
+            start: Some(now - chrono::Duration::minutes(5)),
+            expiry: now + expiry,
+            protocol: None,
+            version: SAS_VERSION,
+        };
+        let token = match &self.auth {
+            Auth::AccountKey(account_key) => sas.token(&SasKey::Account(account_key)),
+            Auth::Delegation(delegation) => {
+                let key = self.delegation_key(delegation).map_err(PresignError::StoreUnavailable)?;
+                sas.token(&SasKey::Delegation(&key))
+            }
+        }
+        .map_err(PresignError::Signing)?;
+        let url = format!("{}/{}/{}?{token}", self.blob_endpoint, encode_component(&self.container), encode_key(key));
+        let headers = serde_json::Map::from_iter([("x-ms-blob-type".to_string(), serde_json::Value::from("BlockBlob"))]);
+        Ok((url, Some(headers)))
+    }
+
+    fn ensure_bucket(&self) -> CheckResult {
+        match self.container_request("GET")? {
+            200 => Ok(()),
+            404 => match self.container_request("PUT")? {
+                201 | 409 => Ok(()),
+                status => Err(format!("creating container '{}' answered {status}", self.container)),
+            },
+            status => Err(format!("container '{}' answered {status}", self.container)),
+        }
+    }
+
+    fn check(&self) -> CheckResult {
+        match self.container_request("GET")? {
+            200 => Ok(()),
+            status => Err(format!("container '{}' answered {status}", self.container)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn connection_strings() {
+        let azurite = "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=a2V5;BlobEndpoint=http://127.0.0.1:10000/devstoreaccount1;";
+        assert_eq!(
+            parse_connection_string(azurite).unwrap(),
+            ("devstoreaccount1".into(), "a2V5".into(), "http://127.0.0.1:10000/devstoreaccount1".into())
+        );
+        let cloud = "DefaultEndpointsProtocol=https;AccountName=acct;AccountKey=a2V5;EndpointSuffix=core.windows.net";
+        assert_eq!(parse_connection_string(cloud).unwrap().2, "https://acct.blob.core.windows.net");
+        assert_eq!(parse_connection_string("UseDevelopmentStorage=true").unwrap().0, "devstoreaccount1");
+        assert!(matches!(parse_connection_string("AccountName=a"), Err(AzureConfigError::ConnectionString(_))));
+    }
+
+    #[test]
+    fn account_urls() {
+        assert_eq!(account_of("https://acct.blob.core.windows.net").unwrap(), "acct");
+        assert_eq!(account_of("https://127.0.0.1:10000/devstoreaccount1/").unwrap(), "devstoreaccount1");
+        assert!(account_of("not a url").is_err());
+    }
+
+    #[test]
+    fn delegation_key_xml() {
+        let xml = "<UserDelegationKey><SignedOid>o</SignedOid><Value>dmFs</Value></UserDelegationKey>";
+        assert_eq!(xml_text(xml, "SignedOid"), Some("o"));
+        assert_eq!(xml_text(xml, "Value"), Some("dmFs"));
+        assert_eq!(xml_text(xml, "SignedTid"), None);
+    }
+}
