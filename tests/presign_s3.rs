@@ -100,11 +100,3 @@ fn bad_presign_requests_get_clear_errors() {
     assert_eq!(status, 422);
     assert_eq!(answer["detail"][0]["type"], "json_invalid");
 }
-
-#[test]
-fn azure_answers_501_until_implemented() {
-    let frontier = Frontier::start(&[("BLOB_BACKEND_TYPE", "azure")]);
-    let (status, answer) = presign(&frontier, json!({"run_id": "r", "artifact_path": "a"}));
-    assert_eq!(status, 501);
-    assert!(answer["detail"].as_str().unwrap().contains("BLOB_BACKEND_TYPE=azure"), "{answer}");
-}
