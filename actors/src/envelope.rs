@@ -76,7 +76,7 @@ impl PayloadWriter<'_> {
         self
     }
 
-    pub fn int_or_null(&mut self, key: &str, value: Option<i64>) -> &mut Self {
+    pub fn int_or_null(&mut self, key: &str, value: Option<i128>) -> &mut Self {
         let buf = self.key(key);
         match value {
             Some(v) => buf.extend_from_slice(itoa::Buffer::new().format(v).as_bytes()),

@@ -75,7 +75,8 @@ fn parse_float_str(s: &str) -> Option<f64> {
 }
 
 /// An integer: integral numbers (`3`, `3.0`), numeric strings and booleans.
-pub fn int(raw: &RawValue, frame: &SanitizedFrame) -> Result<i64, Reason> {
+/// Integer literals may exceed i64 (Python ints are unbounded); i128 holds them.
+pub fn int(raw: &RawValue, frame: &SanitizedFrame) -> Result<i128, Reason> {
     let text = raw.get();
     match first_byte(raw) {
         b'n' if frame.is_nonfinite(text) => Err("expected an integer, got a non-finite number".into()),
@@ -87,12 +88,15 @@ pub fn int(raw: &RawValue, frame: &SanitizedFrame) -> Result<i64, Reason> {
     }
 }
 
-fn int_from_number_text(text: &str) -> Result<i64, Reason> {
-    if let Ok(i) = text.parse::<i64>() {
+/// Floats convert to ints only within i64, as pydantic's `int_parsing_size`.
+const MAX_INT_FROM_FLOAT: f64 = 9.223_372_036_854_775e18;
+
+fn int_from_number_text(text: &str) -> Result<i128, Reason> {
+    if let Ok(i) = text.parse::<i128>() {
         return Ok(i);
     }
     match text.parse::<f64>() {
-        Ok(f) if f.is_finite() && f.fract() == 0.0 && f.abs() < 9.007_199_254_740_992e15 => Ok(f as i64),
+        Ok(f) if f.is_finite() && f.fract() == 0.0 && f.abs() < MAX_INT_FROM_FLOAT => Ok(f as i128),
         Ok(f) if f.is_finite() && f.fract() != 0.0 => Err("expected an integer, got a number with a fractional part".into()),
         Ok(_) => Err("integer out of range".into()),
         Err(_) => Err("expected an integer".into()),
@@ -100,7 +104,7 @@ fn int_from_number_text(text: &str) -> Result<i64, Reason> {
 }
 
 /// An integer that may be `null`.
-pub fn nullable_int(raw: &RawValue, frame: &SanitizedFrame) -> Result<Option<i64>, Reason> {
+pub fn nullable_int(raw: &RawValue, frame: &SanitizedFrame) -> Result<Option<i128>, Reason> {
     if raw.get() == "null" && !frame.is_nonfinite(raw.get()) {
         return Ok(None);
     }
@@ -186,6 +190,8 @@ mod tests {
         assert_eq!(with_raw("true", int), Ok(1));
         assert_eq!(with_raw("1.5", int), Err("expected an integer, got a number with a fractional part".into()));
         assert_eq!(with_raw("1e300", int), Err("integer out of range".into()));
+        assert_eq!(with_raw("1e20", int), Err("integer out of range".into()));
+        assert_eq!(with_raw("18446744073709551616", int), Ok(1 << 64));
         assert!(with_raw("NaN", int).is_err());
         assert!(with_raw(r#""x""#, int).is_err());
         assert_eq!(with_raw("null", nullable_int), Ok(None));

@@ -241,11 +241,21 @@ impl<'f, 'a> Fields<'f, 'a> {
         self.optional(field, Some(raw), decode)
     }
 
+    /// May be absent (the caller's default applies); `null` is refused like any wrong type.
+    fn defaulted<T>(
+        &self,
+        field: &'static str,
+        raw: Option<&'a RawValue>,
+        decode: impl FnOnce(&'a RawValue) -> Result<T, Reason>,
+    ) -> Result<Option<T>, MessageError> {
+        raw.map(|raw| decode(raw).map_err(|r| MessageError::Field(field, r))).transpose()
+    }
+
     fn float(&self, field: &'static str, raw: Option<&'a RawValue>) -> Result<f64, MessageError> {
         self.required(field, raw, |r| fields::float(r, self.frame))
     }
 
-    fn int(&self, field: &'static str, raw: Option<&'a RawValue>) -> Result<i64, MessageError> {
+    fn int(&self, field: &'static str, raw: Option<&'a RawValue>) -> Result<i128, MessageError> {
         self.required(field, raw, |r| fields::int(r, self.frame))
     }
 
@@ -253,14 +263,14 @@ impl<'f, 'a> Fields<'f, 'a> {
         self.required(field, raw, |r| fields::datetime(r, self.frame))
     }
 
-    fn optional_int(&self, field: &'static str, raw: Option<&'a RawValue>) -> Result<Option<i64>, MessageError> {
+    fn optional_int(&self, field: &'static str, raw: Option<&'a RawValue>) -> Result<Option<i128>, MessageError> {
         match raw {
             Some(raw) => fields::nullable_int(raw, self.frame).map_err(|r| MessageError::Field(field, r)),
             None => Ok(None),
         }
     }
 
-    fn nullable_int(&self, field: &'static str, raw: Option<&'a RawValue>) -> Result<Option<i64>, MessageError> {
+    fn nullable_int(&self, field: &'static str, raw: Option<&'a RawValue>) -> Result<Option<i128>, MessageError> {
         let raw = raw.ok_or(MessageError::Field(field, "field required".into()))?;
         self.optional_int(field, Some(raw))
     }
@@ -287,7 +297,7 @@ fn encode_message(
     match message_type {
         MessageType::CreateRun => {
             let client_datetime = f.datetime("client_datetime", w.client_datetime)?;
-            let force_resume = f.optional("force_resume", w.force_resume, fields::boolean)?.unwrap_or(false);
+            let force_resume = f.defaulted("force_resume", w.force_resume, fields::boolean)?.unwrap_or(false);
             out.datetime("client_datetime", &client_datetime).bool("force_resume", force_resume);
         }
         MessageType::LogMetric => {
@@ -337,7 +347,7 @@ fn encode_message(
             let step = f.optional_int("step", w.step)?;
             let epoch = f.optional_int("epoch", w.epoch)?;
             let context = f.optional("context", w.context, fields::object)?;
-            let dtype = f.optional("dtype", w.dtype, fields::string)?;
+            let dtype = f.defaulted("dtype", w.dtype, fields::string)?;
             f.optional("client_datetime", w.client_datetime, |r| fields::datetime(r, frame))?;
             out.raw("name", name)
                 .raw("value", value)
@@ -368,7 +378,7 @@ fn encode_message(
         MessageType::BlobRef => {
             let s3_key = f.required("s3_key", w.s3_key, fields::string)?;
             let artifact_path = f.required("artifact_path", w.artifact_path, fields::string)?;
-            let content_type = f.optional("content_type", w.content_type, fields::string)?;
+            let content_type = f.defaulted("content_type", w.content_type, fields::string)?;
             out.raw("s3_key", s3_key)
                 .raw("artifact_path", artifact_path)
                 .raw("content_type", content_type.unwrap_or("\"application/octet-stream\""));

@@ -177,3 +177,36 @@ fn oversized_records_are_refused_before_publishing() {
     let err = encode_frame(&big, &header, &received, FrameLimits { max_record_bytes: 100 }).unwrap_err();
     assert!(matches!(err, FrameError::TooLarge { index: 0, limit: 100, .. }), "{err}");
 }
+
+/// Every case in `tests/client/reference_goldens.json` (made by
+/// `make_reference_goldens.py` from the reference's own models): accepted or
+/// rejected alike, and the same payload JSON when accepted.
+#[test]
+fn agrees_with_the_reference_goldens() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/client/reference_goldens.json");
+    let cases: Vec<Value> = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let header = EnvelopeHeader::new("b5cbc18e2aca42ec96d793e1e5b16ecb");
+    let received = ReceiveTime::new(chrono::Utc::now());
+    let mut differences = Vec::new();
+    for case in &cases {
+        let name = case["name"].as_str().unwrap();
+        let ours = encode_frame(case["input"].as_str().unwrap(), &header, &received, LIMITS);
+        let verdict = match (&ours, case["accepted"].as_bool().unwrap()) {
+            (Ok(messages), true) => {
+                let record: Value = serde_json::from_slice(&messages[0].record).unwrap();
+                let expected: Value = serde_json::from_str(case["payload"].as_str().unwrap()).unwrap();
+                if record["payload"] == expected && record["type"] == case["type"] {
+                    continue;
+                }
+                format!("payload {} != reference {}", record["payload"], expected)
+            }
+            (Err(_), false) => continue,
+            (Ok(_), false) => {
+                format!("accepted, the reference rejects: {}", case["error"].as_str().unwrap().lines().nth(2).unwrap_or_default().trim())
+            }
+            (Err(e), true) => format!("rejected ({e}), the reference accepts"),
+        };
+        differences.push(format!("{name}: {verdict}"));
+    }
+    assert!(differences.is_empty(), "{} of {} cases differ:\n{}", differences.len(), cases.len(), differences.join("\n"));
+}
