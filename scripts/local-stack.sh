@@ -83,6 +83,10 @@ install() {
     log "installing $AZURITE"
     npm install --silent --no-audit --no-fund --prefix "$CACHE/azurite" "$AZURITE"
   fi
+  if ! command -v openssl >/dev/null; then
+    log "installing openssl (Debian) for the test certificates"
+    apt-get update -qq && apt-get install -y -qq openssl >/dev/null
+  fi
   if [[ ! -f "$CACHE/azurite/cert.pem" ]]; then
     # A local CA and a server certificate for 127.0.0.1 signed by it (TLS
     # verifiers refuse a CA certificate used as the server's own).
