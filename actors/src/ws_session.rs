@@ -119,26 +119,22 @@ impl WsSession {
             return self.settle(seq, FrameAnswer::error(why), ctx);
         }
         let received = ReceiveTime::new(chrono::Utc::now());
-        let messages = match encode_frame(text, &self.header, &received, self.limits.frame) {
-            Ok(messages) => messages,
+        let frame = match encode_frame(text, &self.header, &received, self.limits.frame) {
+            Ok(frame) => frame,
             Err(error) => {
                 log::info!("conn={} run={} frame rejected: {error}", self.slot.id, self.run_id);
                 self.metrics.frame_answered("rejected");
                 return self.settle(seq, FrameAnswer::error(error.to_string()), ctx);
             }
         };
-        if messages.is_empty() {
+        if frame.is_empty() {
             self.metrics.frame_answered("ok");
             return self.settle(seq, FrameAnswer::ok(), ctx);
         }
-        let records = messages
-            .into_iter()
-            .map(|message| {
-                self.metrics.message_accepted(message.message_type);
-                message.record
-            })
-            .collect();
-        let publish = self.producer.send(Publish { key: Arc::clone(&self.run_id), records });
+        for (message_type, _) in frame.iter() {
+            self.metrics.message_accepted(message_type);
+        }
+        let publish = self.producer.send(Publish { key: Arc::clone(&self.run_id), frame });
         ctx.spawn(publish.into_actor(self).map(move |result, act, ctx| {
             let answer = match result {
                 Ok(Ok(())) => FrameAnswer::ok(),

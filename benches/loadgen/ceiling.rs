@@ -50,7 +50,7 @@ pub fn run(bootstrap: &str, topic: &str, shape: &LoadShape) -> serde_json::Value
         sasl_username: None,
         sasl_password: None,
         message_timeout: Duration::from_secs(10),
-        linger: Duration::from_millis(5),
+        linger: Duration::from_millis(std::env::var("KAFKA_LINGER_MS").ok().and_then(|v| v.parse().ok()).unwrap_or(0)),
         extra_properties: Vec::new(),
     };
     let producer: Arc<ThreadedProducer<Context>> = Arc::new(settings.client_config().create_with_context(Context).expect("producer"));
@@ -64,22 +64,20 @@ pub fn run(bootstrap: &str, topic: &str, shape: &LoadShape) -> serde_json::Value
             std::thread::spawn(move || {
                 // The same records the frontier would publish, built once.
                 let header = EnvelopeHeader::new(&run_id);
-                let records: Vec<Vec<u8>> = encode_frame(
+                let frame = encode_frame(
                     &client_frame(&run_id, batch_size, 0),
                     &header,
                     &ReceiveTime::new(chrono::Utc::now()),
                     FrameLimits { max_record_bytes: 1_000_000 },
                 )
-                .expect("valid frame")
-                .into_iter()
-                .map(|m| m.record)
-                .collect();
+                .expect("valid frame");
+                let records: Vec<&[u8]> = frame.iter().map(|(_, record)| record).collect();
                 let (mut acked, mut errors, mut latencies) = (0u64, 0u64, Vec::new());
                 while Instant::now() < deadline {
                     let sent = Instant::now();
                     let batch = Arc::new(Batch { remaining: AtomicUsize::new(records.len()), ..Default::default() });
                     for record in &records {
-                        let mut next = BaseRecord::with_opaque_to(&topic, Arc::clone(&batch)).key(run_id.as_bytes()).payload(record);
+                        let mut next = BaseRecord::with_opaque_to(&topic, Arc::clone(&batch)).key(run_id.as_bytes()).payload(*record);
                         loop {
                             match producer.send(next) {
                                 Ok(()) => break,

@@ -20,6 +20,8 @@ use rdkafka::producer::{BaseRecord, Producer, ThreadedProducer};
 pub use config::KafkaSettings;
 use delivery::{BatchDelivery, DeliveryContext};
 
+use crate::schema::EncodedFrame;
+
 use crate::probe_cache::{CachedCheck, CheckResult, PROBE_TTL};
 
 /// How often a full producer queue is retried.
@@ -40,7 +42,7 @@ pub enum PublishError {
 #[rtype(result = "Result<(), PublishError>")]
 pub struct Publish {
     pub key: Arc<str>,
-    pub records: Vec<Vec<u8>>,
+    pub frame: EncodedFrame,
 }
 
 /// Is the broker usable for the ingestion topic? (cached for a second)
@@ -61,7 +63,7 @@ type SharedProducer = Arc<ThreadedProducer<DeliveryContext>>;
 /// A batch whose records are not all enqueued yet.
 struct PendingBatch {
     key: Arc<str>,
-    records: Vec<Vec<u8>>,
+    frame: EncodedFrame,
     next: usize,
     delivery: Arc<BatchDelivery>,
 }
@@ -88,19 +90,19 @@ impl KafkaProducer {
 
     /// Enqueues what it can; returns `false` when librdkafka's queue is full.
     fn enqueue(&self, batch: &mut PendingBatch) -> bool {
-        while batch.next < batch.records.len() {
+        while batch.next < batch.frame.len() {
             let record = BaseRecord::with_opaque_to(&self.topic, Arc::clone(&batch.delivery))
                 .key(batch.key.as_bytes())
-                .payload(&batch.records[batch.next]);
+                .payload(batch.frame.record(batch.next));
             match self.producer.send(record) {
                 Ok(()) => batch.next += 1,
                 Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), _)) => return false,
                 Err((error, _)) => {
                     // The frame fails: do not enqueue the rest of it.
-                    for _ in batch.next..batch.records.len() {
+                    for _ in batch.next..batch.frame.len() {
                         batch.delivery.settle(Err(error.clone()));
                     }
-                    batch.next = batch.records.len();
+                    batch.next = batch.frame.len();
                 }
             }
         }
@@ -143,8 +145,8 @@ impl Handler<Publish> for KafkaProducer {
     type Result = ResponseFuture<Result<(), PublishError>>;
 
     fn handle(&mut self, msg: Publish, ctx: &mut Context<Self>) -> Self::Result {
-        let (delivery, done) = BatchDelivery::new(msg.records.len());
-        let mut batch = PendingBatch { key: msg.key, records: msg.records, next: 0, delivery };
+        let (delivery, done) = BatchDelivery::new(msg.frame.len());
+        let mut batch = PendingBatch { key: msg.key, frame: msg.frame, next: 0, delivery };
         if !self.backlog.is_empty() || !self.enqueue(&mut batch) {
             self.backlog.push_back(batch);
             self.schedule_retry(ctx);
@@ -199,7 +201,7 @@ impl Handler<Flush> for KafkaProducer {
             producer.in_flight_count().max(0) as usize
         });
         Box::pin(flush.into_actor(self).map(|joined, act, _| {
-            let backlog: usize = act.backlog.iter().map(|b| b.records.len() - b.next).sum();
+            let backlog: usize = act.backlog.iter().map(|b| b.frame.len() - b.next).sum();
             joined.unwrap_or(0) + backlog
         }))
     }

@@ -1,7 +1,7 @@
 //! Datetimes as the reference accepts them (ISO 8601 / RFC 3339 strings, plain
 //! dates, Unix timestamps) and writes them back (Python's `isoformat()`).
 
-use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Utc};
+use chrono::{DateTime, Datelike, FixedOffset, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Timelike, Utc};
 
 /// A parsed datetime; naive ones have no offset and are written without one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -37,25 +37,47 @@ impl ClientDateTime {
     }
 
     /// Python `datetime.isoformat()`: microseconds only when non-zero, `+HH:MM` offset.
+    /// Written digit by digit: this runs for most messages.
     pub fn write_isoformat(&self, out: &mut Vec<u8>) {
-        use std::io::Write;
         let (naive, offset) = match self {
             Self::Naive(n) => (*n, None),
             Self::Aware(dt) => (dt.naive_local(), Some(dt.offset().local_minus_utc())),
         };
-        let _ = write!(out, "{}", naive.format("%Y-%m-%dT%H:%M:%S"));
-        let micros = naive.and_utc().timestamp_subsec_micros();
+        let year = naive.year();
+        if (0..=9999).contains(&year) {
+            push_digits(out, year as u32, 4);
+        } else {
+            out.extend_from_slice(year.to_string().as_bytes());
+        }
+        for (separator, value) in
+            [(b'-', naive.month()), (b'-', naive.day()), (b'T', naive.hour()), (b':', naive.minute()), (b':', naive.second())]
+        {
+            out.push(separator);
+            push_digits(out, value, 2);
+        }
+        let micros = naive.nanosecond() / 1000;
         if micros != 0 {
-            let _ = write!(out, ".{micros:06}");
+            out.push(b'.');
+            push_digits(out, micros, 6);
         }
         if let Some(secs) = offset {
-            let sign = if secs < 0 { '-' } else { '+' };
-            let secs = secs.abs();
-            let _ = write!(out, "{sign}{:02}:{:02}", secs / 3600, (secs % 3600) / 60);
+            out.push(if secs < 0 { b'-' } else { b'+' });
+            let secs = secs.unsigned_abs();
+            push_digits(out, secs / 3600, 2);
+            out.push(b':');
+            push_digits(out, (secs % 3600) / 60, 2);
             if secs % 60 != 0 {
-                let _ = write!(out, ":{:02}", secs % 60);
+                out.push(b':');
+                push_digits(out, secs % 60, 2);
             }
         }
+    }
+}
+
+/// `value` in exactly `width` decimal digits, zero-padded.
+fn push_digits(out: &mut Vec<u8>, value: u32, width: u32) {
+    for position in (0..width).rev() {
+        out.push(b'0' + (value / 10u32.pow(position) % 10) as u8);
     }
 }
 

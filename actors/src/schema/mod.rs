@@ -84,11 +84,31 @@ pub enum FrameError {
     TooLarge { index: usize, size: usize, limit: usize },
 }
 
-/// One validated message, encoded as the Kafka record value.
-#[derive(Debug)]
-pub struct EncodedMessage {
-    pub message_type: MessageType,
-    pub record: Vec<u8>,
+/// A validated frame: every record value, back to back in one buffer.
+#[derive(Debug, Default)]
+pub struct EncodedFrame {
+    buf: Vec<u8>,
+    records: Vec<(MessageType, std::ops::Range<usize>)>,
+}
+
+impl EncodedFrame {
+    pub fn len(&self) -> usize {
+        self.records.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.records.is_empty()
+    }
+
+    /// Record `index`'s value.
+    pub fn record(&self, index: usize) -> &[u8] {
+        &self.buf[self.records[index].1.clone()]
+    }
+
+    /// The record values in frame order, with their message types.
+    pub fn iter(&self) -> impl Iterator<Item = (MessageType, &[u8])> {
+        self.records.iter().map(|(t, range)| (*t, &self.buf[range.clone()]))
+    }
 }
 
 /// Every field any message type reads; `None` = absent, `Some("null")` = null.
@@ -152,18 +172,15 @@ pub struct FrameLimits {
     pub max_record_bytes: usize,
 }
 
-/// Parses and validates a whole frame; all of its messages, or an error.
-pub fn encode_frame(
-    text: &str,
-    header: &EnvelopeHeader,
-    received: &ReceiveTime,
-    limits: FrameLimits,
-) -> Result<Vec<EncodedMessage>, FrameError> {
+/// Parses and validates a whole frame in one pass; all of its messages, or an error.
+pub fn encode_frame(text: &str, header: &EnvelopeHeader, received: &ReceiveTime, limits: FrameLimits) -> Result<EncodedFrame, FrameError> {
     let frame = SanitizedFrame::new(text);
     let body = frame.text.trim_start();
-    let items: Vec<&RawValue> = match body.as_bytes().first() {
-        Some(b'[') => serde_json::from_str(body).map_err(|e| FrameError::InvalidJson(e.to_string()))?,
-        Some(b'{') => vec![serde_json::from_str(body).map_err(|e| FrameError::InvalidJson(e.to_string()))?],
+    let mut encoder = FrameEncoder { frame: &frame, header, received, limits, out: EncodedFrame::default(), failure: None };
+    let mut de = serde_json::Deserializer::from_str(body);
+    let parsed = match body.as_bytes().first() {
+        Some(b'[') => serde::Deserializer::deserialize_seq(&mut de, &mut encoder),
+        Some(b'{') => WireMessage::deserialize(&mut de).and_then(|wire| encoder.push(wire)),
         Some(_) => {
             return Err(match serde_json::from_str::<&RawValue>(body) {
                 Ok(_) => FrameError::NotObjectOrArray,
@@ -172,31 +189,89 @@ pub fn encode_frame(
         }
         None => return Err(FrameError::InvalidJson("empty frame".into())),
     };
-    items
-        .iter()
-        .enumerate()
-        .map(|(index, item)| {
-            let message = encode_message(item, &frame, header, received).map_err(|e| e.at(index))?;
-            if message.record.len() > limits.max_record_bytes {
-                return Err(FrameError::TooLarge { index, size: message.record.len(), limit: limits.max_record_bytes });
-            }
-            Ok(message)
-        })
-        .collect()
+    if let Some(failure) = encoder.failure {
+        return Err(failure);
+    }
+    parsed.and_then(|()| de.end()).map_err(|e| encoder_error(e, encoder.out.len(), body.starts_with('{')))?;
+    Ok(encoder.out)
 }
 
-/// An error inside one message, before its index is known.
+/// A serde error while reading message `index`: a message that is not an
+/// object or does not fit the message struct, or JSON that is not valid.
+fn encoder_error(error: serde_json::Error, index: usize, single: bool) -> FrameError {
+    if error.classify() != serde_json::error::Category::Data {
+        return FrameError::InvalidJson(error.to_string());
+    }
+    let text = error.to_string();
+    let reason = if text.contains("expected struct WireMessage") && !single {
+        "a message must be a JSON object".into()
+    } else {
+        format!("invalid message: {text}").into()
+    };
+    FrameError::Message { index, reason }
+}
+
+/// Encodes messages as the parser yields them, into one buffer.
+struct FrameEncoder<'f> {
+    frame: &'f SanitizedFrame<'f>,
+    header: &'f EnvelopeHeader,
+    received: &'f ReceiveTime,
+    limits: FrameLimits,
+    out: EncodedFrame,
+    /// Our own validation error, which stops the parser.
+    failure: Option<FrameError>,
+}
+
+impl FrameEncoder<'_> {
+    fn push<E: serde::de::Error>(&mut self, wire: WireMessage) -> Result<(), E> {
+        let index = self.out.len();
+        let start = self.out.buf.len();
+        let result = encode_message(&wire, self.frame, self.header, self.received, &mut self.out.buf).map_err(|e| e.at(index)).and_then(
+            |message_type| {
+                let size = self.out.buf.len() - start;
+                if size > self.limits.max_record_bytes {
+                    return Err(FrameError::TooLarge { index, size, limit: self.limits.max_record_bytes });
+                }
+                Ok(message_type)
+            },
+        );
+        match result {
+            Ok(message_type) => {
+                self.out.records.push((message_type, start..self.out.buf.len()));
+                Ok(())
+            }
+            Err(failure) => {
+                self.failure = Some(failure);
+                Err(E::custom("invalid message"))
+            }
+        }
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for &mut FrameEncoder<'_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("an array of messages")
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        while let Some(wire) = seq.next_element::<WireMessage>()? {
+            self.push(wire)?;
+        }
+        Ok(())
+    }
+}
+
+/// An error in one field of a message, before the message's index is known.
 enum MessageError {
-    Whole(Reason),
     Field(&'static str, Reason),
 }
 
 impl MessageError {
     fn at(self, index: usize) -> FrameError {
-        match self {
-            Self::Whole(reason) => FrameError::Message { index, reason },
-            Self::Field(field, reason) => FrameError::Field { index, field, reason },
-        }
+        let Self::Field(field, reason) = self;
+        FrameError::Field { index, field, reason }
     }
 }
 
@@ -277,22 +352,18 @@ impl<'f, 'a> Fields<'f, 'a> {
 }
 
 fn encode_message(
-    item: &RawValue,
+    wire: &WireMessage,
     frame: &SanitizedFrame,
     header: &EnvelopeHeader,
     received: &ReceiveTime,
-) -> Result<EncodedMessage, MessageError> {
-    if !item.get().starts_with('{') {
-        return Err(MessageError::Whole("a message must be a JSON object".into()));
-    }
-    let wire: WireMessage = serde_json::from_str(item.get()).map_err(|e| MessageError::Whole(format!("invalid message: {e}").into()))?;
-    let f = Fields { frame, wire: &wire };
+    record: &mut Vec<u8>,
+) -> Result<MessageType, MessageError> {
+    let f = Fields { frame, wire };
     let type_name: Cow<str> = f.required("type", wire.kind, fields::string_value)?;
     let message_type =
         MessageType::parse(&type_name).ok_or_else(|| MessageError::Field("type", format!("unknown message type '{type_name}'").into()))?;
 
-    let mut record = Vec::with_capacity(160 + item.get().len());
-    let mut out = header.begin(&mut record, message_type.as_str(), received);
+    let mut out = header.begin(record, message_type.as_str(), received);
     let w = f.wire;
     match message_type {
         MessageType::CreateRun => {
@@ -385,7 +456,7 @@ fn encode_message(
         }
     }
     out.finish();
-    Ok(EncodedMessage { message_type, record })
+    Ok(message_type)
 }
 
 #[cfg(test)]

@@ -8,7 +8,7 @@ fn encode(text: &str) -> Result<Vec<Value>, FrameError> {
     let header = EnvelopeHeader::new("run-1");
     let received = ReceiveTime::new(chrono::Utc.timestamp_micros(1_795_713_681_322_055).unwrap());
     encode_frame(text, &header, &received, LIMITS)
-        .map(|messages| messages.iter().map(|m| serde_json::from_slice(&m.record).unwrap()).collect())
+        .map(|frame| frame.iter().map(|(_, record)| serde_json::from_slice(record).unwrap()).collect())
 }
 
 fn payload(text: &str) -> Value {
@@ -113,7 +113,7 @@ fn numeric_coercions() {
 fn encode_raw(text: &str) -> Vec<u8> {
     let header = EnvelopeHeader::new("run-1");
     let received = ReceiveTime::new(chrono::Utc::now());
-    encode_frame(text, &header, &received, LIMITS).unwrap().remove(0).record
+    encode_frame(text, &header, &received, LIMITS).unwrap().record(0).to_vec()
 }
 
 #[test]
@@ -192,8 +192,8 @@ fn agrees_with_the_reference_goldens() {
         let name = case["name"].as_str().unwrap();
         let ours = encode_frame(case["input"].as_str().unwrap(), &header, &received, LIMITS);
         let verdict = match (&ours, case["accepted"].as_bool().unwrap()) {
-            (Ok(messages), true) => {
-                let record: Value = serde_json::from_slice(&messages[0].record).unwrap();
+            (Ok(frame), true) => {
+                let record: Value = serde_json::from_slice(frame.record(0)).unwrap();
                 let expected: Value = serde_json::from_str(case["payload"].as_str().unwrap()).unwrap();
                 if record["payload"] == expected && record["type"] == case["type"] {
                     continue;
