@@ -135,14 +135,19 @@ impl WsSession {
             self.metrics.message_accepted(message_type);
         }
         let publish = self.producer.send(Publish { key: Arc::clone(&self.run_id), frame });
-        ctx.spawn(publish.into_actor(self).map(move |result, act, ctx| {
+        let acked = async move {
+            match publish.await {
+                Ok(published) => published.acked().await.map_err(|e| e.to_string()),
+                Err(mailbox) => Err(format!("the producer is unavailable: {mailbox}")),
+            }
+        };
+        ctx.spawn(acked.into_actor(self).map(move |result, act, ctx| {
             let answer = match result {
-                Ok(Ok(())) => FrameAnswer::ok(),
-                Ok(Err(error)) => {
+                Ok(()) => FrameAnswer::ok(),
+                Err(error) => {
                     log::warn!("conn={} run={} frame not published: {error}", act.slot.id, act.run_id);
-                    FrameAnswer::error(error.to_string())
+                    FrameAnswer::error(error)
                 }
-                Err(mailbox) => FrameAnswer::error(format!("the producer is unavailable: {mailbox}")),
             };
             act.metrics.frame_answered(if answer.error.is_none() { "ok" } else { "failed" });
             act.settle(seq, answer, ctx);

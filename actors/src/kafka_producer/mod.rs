@@ -16,6 +16,7 @@ use std::time::Duration;
 use actix::prelude::*;
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::producer::{BaseRecord, Producer, ThreadedProducer};
+use tokio::sync::oneshot;
 
 pub use config::KafkaSettings;
 use delivery::{BatchDelivery, DeliveryContext};
@@ -37,12 +38,27 @@ pub enum PublishError {
     Stopped,
 }
 
-/// Publish one frame's records under one key (the run id).
+/// Publish one frame's records under one key (the run id). The answer comes
+/// at once, once they are enqueued: a receipt to await the broker's acks on,
+/// so the acks wake the session directly, not the producer actor first.
 #[derive(Message)]
-#[rtype(result = "Result<(), PublishError>")]
+#[rtype(result = "Published")]
 pub struct Publish {
     pub key: Arc<str>,
     pub frame: EncodedFrame,
+}
+
+/// The pending outcome of a [`Publish`].
+pub struct Published(oneshot::Receiver<delivery::BatchOutcome>);
+
+impl Published {
+    /// Resolves when every record is acknowledged, or names the first failure.
+    pub async fn acked(self) -> Result<(), PublishError> {
+        match self.0.await {
+            Ok(outcome) => outcome.map_err(PublishError::from),
+            Err(_) => Err(PublishError::Stopped),
+        }
+    }
 }
 
 /// Is the broker usable for the ingestion topic? (cached for a second)
@@ -142,7 +158,7 @@ impl Actor for KafkaProducer {
 }
 
 impl Handler<Publish> for KafkaProducer {
-    type Result = ResponseFuture<Result<(), PublishError>>;
+    type Result = MessageResult<Publish>;
 
     fn handle(&mut self, msg: Publish, ctx: &mut Context<Self>) -> Self::Result {
         let (delivery, done) = BatchDelivery::new(msg.frame.len());
@@ -151,12 +167,7 @@ impl Handler<Publish> for KafkaProducer {
             self.backlog.push_back(batch);
             self.schedule_retry(ctx);
         }
-        Box::pin(async move {
-            match done.await {
-                Ok(outcome) => outcome.map_err(PublishError::from),
-                Err(_) => Err(PublishError::Stopped),
-            }
-        })
+        MessageResult(Published(done))
     }
 }
 
