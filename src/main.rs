@@ -21,7 +21,7 @@ Environment variables (also read from ./.env; real variables win):
   KAFKA_SASL_MECHANISM              e.g. PLAIN, SCRAM-SHA-256                 [unset]
   KAFKA_SASL_USERNAME / _PASSWORD   SASL credentials (password never shown)   [unset]
   KAFKA_MESSAGE_TIMEOUT_MS          delivery deadline per record, <= 14000    [10000]
-  KAFKA_LINGER_MS                   producer batching delay                   [5]
+  KAFKA_LINGER_MS                   producer batching delay                   [0]
   KAFKA_MAX_RECORD_BYTES            largest record accepted                   [1000000]
   KAFKA_PROPERTY_<NAME>             any librdkafka property: KAFKA_PROPERTY_BATCH_SIZE=... sets batch.size
   BLOB_BACKEND_TYPE                 s3 | gcs | azure                          [s3]

@@ -176,7 +176,9 @@ pub struct FrameLimits {
 pub fn encode_frame(text: &str, header: &EnvelopeHeader, received: &ReceiveTime, limits: FrameLimits) -> Result<EncodedFrame, FrameError> {
     let frame = SanitizedFrame::new(text);
     let body = frame.text.trim_start();
-    let mut encoder = FrameEncoder { frame: &frame, header, received, limits, out: EncodedFrame::default(), failure: None };
+    // Records are the messages plus an envelope each: reserve once, no regrowth.
+    let out = EncodedFrame { buf: Vec::with_capacity(body.len() + body.len() / 2 + 256), records: Vec::new() };
+    let mut encoder = FrameEncoder { frame: &frame, header, received, limits, out, failure: None };
     let mut de = serde_json::Deserializer::from_str(body);
     let parsed = match body.as_bytes().first() {
         Some(b'[') => serde::Deserializer::deserialize_seq(&mut de, &mut encoder),
@@ -359,9 +361,13 @@ fn encode_message(
     record: &mut Vec<u8>,
 ) -> Result<MessageType, MessageError> {
     let f = Fields { frame, wire };
-    let type_name: Cow<str> = f.required("type", wire.kind, fields::string_value)?;
-    let message_type =
-        MessageType::parse(&type_name).ok_or_else(|| MessageError::Field("type", format!("unknown message type '{type_name}'").into()))?;
+    let message_type = f.required("type", wire.kind, |raw| {
+        // Type names need no escapes: compare the literal itself unless it has some.
+        let literal = fields::string(raw)?;
+        let name: Cow<str> =
+            if literal.contains('\\') { fields::string_value(raw)? } else { Cow::Borrowed(&literal[1..literal.len() - 1]) };
+        MessageType::parse(&name).ok_or_else(|| format!("unknown message type '{name}'").into())
+    })?;
 
     let mut out = header.begin(record, message_type.as_str(), received);
     let w = f.wire;

@@ -167,6 +167,7 @@ fn bad_frames_get_clear_errors() {
     assert_eq!(error(r#"{"type":"delete_run"}"#), "message 0: field 'type': unknown message type 'delete_run'");
     assert_eq!(error(r#"{"tag_name":"x"}"#), "message 0: field 'type': field required");
     assert_eq!(error(r#"{"type":7}"#), "message 0: field 'type': expected a string, got a number");
+    assert_eq!(encode(r#"{"type":"add\u005ftag","tag_name":"t"}"#).unwrap().len(), 1, "escaped type names decode");
 }
 
 #[test]
