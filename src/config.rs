@@ -9,6 +9,8 @@ use matyan_actors::schema::FrameLimits;
 use matyan_actors::ws_session::SessionLimits;
 use serde::Deserialize;
 
+use crate::auth::Authenticator;
+
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("{var}: {reason}")]
@@ -81,6 +83,8 @@ struct Env {
     ws_max_frame_bytes: usize,
     #[serde(default = "defaults::ws_max_frames_in_flight")]
     ws_max_frames_in_flight: usize,
+    auth_tokens: Option<String>,
+    auth_tokens_file: Option<String>,
 }
 
 mod defaults {
@@ -182,6 +186,7 @@ impl std::fmt::Display for BlobSettings {
 
 #[derive(Debug, Clone)]
 pub struct Settings {
+    pub auth: Authenticator,
     pub environment: String,
     pub log_filter: log::LevelFilter,
     pub host: String,
@@ -304,7 +309,13 @@ impl Env {
                 return Err(invalid(var, "must be at least 1"));
             }
         }
+        let mut auth_entries = self.auth_tokens.unwrap_or_default();
+        if let Some(path) = &self.auth_tokens_file {
+            let file = std::fs::read_to_string(path).map_err(|e| invalid("AUTH_TOKENS_FILE", format!("cannot read {path}: {e}")))?;
+            auth_entries = format!("{auth_entries}\n{file}");
+        }
         Ok(Settings {
+            auth: Authenticator::parse(&auth_entries),
             environment,
             log_filter,
             host: self.host,
@@ -458,9 +469,20 @@ mod tests {
     }
 
     #[test]
+    fn auth_tokens_from_variable_and_file() {
+        assert!(!settings(&[]).unwrap().auth.enabled(), "off by default");
+        let file = std::env::temp_dir().join(format!("matyan-tokens-{}", std::process::id()));
+        std::fs::write(&file, "# team tokens\nfile-token:team-\n").unwrap();
+        let s = settings(&[("AUTH_TOKENS", "a,b"), ("AUTH_TOKENS_FILE", file.to_str().unwrap())]).unwrap();
+        assert_eq!(format!("{:?}", s.auth), "Authenticator(3 tokens)");
+        assert!(error(&[("AUTH_TOKENS_FILE", "/nonexistent/tokens")]).starts_with("AUTH_TOKENS_FILE: cannot read"));
+        std::fs::remove_file(file).unwrap();
+    }
+
+    #[test]
     fn secrets_are_masked_in_debug_output() {
-        let s = settings(&[("S3_SECRET_KEY", "s3cr3t"), ("KAFKA_SASL_PASSWORD", "hunter2")]).unwrap();
+        let s = settings(&[("S3_SECRET_KEY", "s3cr3t"), ("KAFKA_SASL_PASSWORD", "hunter2"), ("AUTH_TOKENS", "tok3n")]).unwrap();
         let shown = format!("{s:?}");
-        assert!(!shown.contains("s3cr3t") && !shown.contains("hunter2"), "{shown}");
+        assert!(!shown.contains("s3cr3t") && !shown.contains("hunter2") && !shown.contains("tok3n"), "{shown}");
     }
 }

@@ -1,5 +1,6 @@
 //! `matyan-frontier`: the ingestion gateway between training clients and Kafka.
 
+mod auth;
 mod config;
 mod http_metrics;
 mod request_id;
@@ -37,7 +38,9 @@ Environment variables (also read from ./.env; real variables win):
   CORS_ORIGINS                      comma-separated origins, or *             [localhost dev origins]
   WS_MAX_CONNECTIONS                open WebSocket connections at most        [20000]
   WS_MAX_FRAME_BYTES                largest WebSocket frame                   [16777216]
-  WS_MAX_FRAMES_IN_FLIGHT           unanswered frames per connection          [64]";
+  WS_MAX_FRAMES_IN_FLIGHT           unanswered frames per connection          [64]
+  AUTH_TOKENS / AUTH_TOKENS_FILE    bearer tokens (TOKEN or TOKEN:RUN_ID_PREFIX) required on
+                                    the WebSocket upgrade and presign; unset = no auth  [unset]";
 
 #[derive(Parser)]
 #[command(name = "matyan-frontier", version, about = "Ingestion gateway: WebSocket run streams to Kafka, presigned blob uploads", after_help = ENVIRONMENT_HELP)]

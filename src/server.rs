@@ -36,6 +36,9 @@ pub enum StartupError {
     Server(#[from] std::io::Error),
 }
 
+/// Largest presign request body.
+const MAX_PRESIGN_BODY: usize = 64 * 1024;
+
 /// How long plain HTTP connections get to finish once sessions are closed.
 const HTTP_SHUTDOWN_GRACE: u64 = 1;
 
@@ -76,7 +79,11 @@ pub async fn run(settings: Settings) -> Result<(), StartupError> {
     }
 
     let connections = ConnectionRegistry::new(settings.max_connections);
+    if settings.auth.enabled() {
+        log::info!("authentication on: {:?}", settings.auth);
+    }
     let state = web::Data::new(AppState {
+        auth: settings.auth.clone(),
         producer: producer.clone(),
         presign,
         connections: Arc::clone(&connections),
@@ -90,12 +97,18 @@ pub async fn run(settings: Settings) -> Result<(), StartupError> {
         App::new()
             .app_data(state.clone())
             .app_data(http_metrics.clone())
+            // Presign bodies are a few hundred bytes; larger ones get 413.
+            .app_data(web::PayloadConfig::new(MAX_PRESIGN_BODY))
             .configure(routes::configure)
             .wrap(Condition::new(metrics_enabled, exporter.clone()))
             .wrap(from_fn(http_metrics::record))
             .wrap(cors(&cors_origins))
             .wrap(from_fn(request_id::assign))
-            .wrap(Logger::new(r#"request_id=%{x-request-id}o %a "%r" %s %b %Dms"#))
+            // The path without its query string: a `token` parameter never reaches the log.
+            .wrap(
+                Logger::new(r#"request_id=%{x-request-id}o %a "%{method}xi %U" %s %b %Dms"#)
+                    .custom_request_replace("method", |req| req.method().to_string()),
+            )
     })
     .disable_signals()
     .shutdown_timeout(HTTP_SHUTDOWN_GRACE)

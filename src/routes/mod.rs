@@ -12,10 +12,13 @@ use matyan_actors::metrics::SessionMetrics;
 use matyan_actors::presign::PresignActor;
 use matyan_actors::ws_session::SessionLimits;
 use serde_json::json;
+
+use crate::auth::{AuthError, Authenticator};
 use std::sync::Arc;
 
 /// What the handlers share.
 pub struct AppState {
+    pub auth: Authenticator,
     pub producer: Addr<KafkaProducer>,
     pub presign: Addr<PresignActor>,
     pub connections: Arc<ConnectionRegistry>,
@@ -33,6 +36,17 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 
 async fn version() -> HttpResponse {
     HttpResponse::Ok().json(json!({"version": env!("CARGO_PKG_VERSION"), "component": "frontier"}))
+}
+
+/// 401 for a missing or unknown token, 403 for a token bound to other runs.
+fn unauthorized(error: AuthError) -> HttpResponse {
+    let status = match error {
+        AuthError::RunNotAllowed(_) => actix_web::http::StatusCode::FORBIDDEN,
+        AuthError::Missing | AuthError::Invalid => actix_web::http::StatusCode::UNAUTHORIZED,
+    };
+    let mut response = detail(status, error.to_string());
+    response.headers_mut().insert(actix_web::http::header::WWW_AUTHENTICATE, actix_web::http::header::HeaderValue::from_static("Bearer"));
+    response
 }
 
 /// A JSON error body in FastAPI's shape (`{"detail": ...}`), which clients already parse.

@@ -2,11 +2,11 @@
 //! field), id checks and signing in the presign actor (400 / 501).
 
 use actix_web::http::StatusCode;
-use actix_web::{web, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse};
 use matyan_actors::presign::{Presign, PresignError};
 use serde_json::{json, Map, Value};
 
-use super::{detail, AppState};
+use super::{detail, unauthorized, AppState};
 
 const DEFAULT_CONTENT_TYPE: &str = "application/octet-stream";
 
@@ -40,11 +40,14 @@ fn parse_body(bytes: &[u8]) -> Result<Presign, Vec<Value>> {
     }
 }
 
-pub async fn presign(body: web::Bytes, state: web::Data<AppState>) -> HttpResponse {
+pub async fn presign(req: HttpRequest, body: web::Bytes, state: web::Data<AppState>) -> HttpResponse {
     let request = match parse_body(&body) {
         Ok(request) => request,
         Err(errors) => return detail(StatusCode::UNPROCESSABLE_ENTITY, errors),
     };
+    if let Err(error) = state.auth.authorize(&req, &request.run_id) {
+        return unauthorized(error);
+    }
     match state.presign.send(request).await {
         Ok(Ok(upload)) => HttpResponse::Ok().json(upload),
         Ok(Err(error)) => {

@@ -8,7 +8,7 @@ use matyan_actors::connections::AdmissionError;
 use matyan_actors::ids::validate_run_id;
 use matyan_actors::ws_session::WsSession;
 
-use super::{detail, AppState};
+use super::{detail, unauthorized, AppState};
 
 pub async fn upgrade(
     req: HttpRequest,
@@ -16,6 +16,9 @@ pub async fn upgrade(
     run_id: web::Path<String>,
     state: web::Data<AppState>,
 ) -> actix_web::Result<HttpResponse> {
+    if let Err(error) = state.auth.authorize(&req, &run_id) {
+        return Ok(unauthorized(error));
+    }
     if let Err(error) = validate_run_id(&run_id) {
         return Ok(detail(StatusCode::BAD_REQUEST, error.to_string()));
     }

@@ -211,3 +211,119 @@ fn agrees_with_the_reference_goldens() {
     }
     assert!(differences.is_empty(), "{} of {} cases differ:\n{}", differences.len(), cases.len(), differences.join("\n"));
 }
+
+mod properties {
+    //! Hostile and random input: the parser answers Ok or a named error, never panics,
+    //! and whatever it accepts is a well-formed envelope.
+    use super::*;
+    use proptest::prelude::*;
+
+    const KEYS: &[&str] = &[
+        "type",
+        "name",
+        "value",
+        "step",
+        "epoch",
+        "context",
+        "dtype",
+        "client_datetime",
+        "force_resume",
+        "tag_name",
+        "line",
+        "message",
+        "level",
+        "timestamp",
+        "logger_info",
+        "extra_args",
+        "s3_key",
+        "artifact_path",
+        "content_type",
+        "description",
+        "archived",
+        "experiment",
+        "run_id",
+    ];
+    const TYPES: &[&str] = &[
+        "create_run",
+        "log_metric",
+        "log_hparams",
+        "finish_run",
+        "set_run_property",
+        "add_tag",
+        "remove_tag",
+        "log_custom_object",
+        "log_terminal_line",
+        "log_record",
+        "blob_ref",
+        "delete_run",
+    ];
+
+    fn scalar() -> impl Strategy<Value = String> {
+        prop_oneof![
+            Just("null".to_string()),
+            Just("NaN".to_string()),
+            Just("-Infinity".to_string()),
+            any::<bool>().prop_map(|b| b.to_string()),
+            any::<i64>().prop_map(|i| i.to_string()),
+            any::<f64>().prop_filter("finite", |f| f.is_finite()).prop_map(|f| f.to_string()),
+            "[a-z0-9 :.+-]{0,12}".prop_map(|s| format!("{s:?}")),
+            prop::sample::select(TYPES).prop_map(|t| format!("{t:?}")),
+            Just("\"2026-11-26T10:00:00Z\"".to_string()),
+        ]
+    }
+
+    fn value() -> impl Strategy<Value = String> {
+        scalar().prop_recursive(3, 16, 4, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..4).prop_map(|items| format!("[{}]", items.join(","))),
+                prop::collection::vec(("[a-z]{1,6}", inner), 0..4)
+                    .prop_map(|fields| format!("{{{}}}", fields.iter().map(|(k, v)| format!("{k:?}:{v}")).collect::<Vec<_>>().join(","))),
+            ]
+        })
+    }
+
+    fn message() -> impl Strategy<Value = String> {
+        (prop::sample::select(TYPES), prop::collection::vec((prop::sample::select(KEYS), value()), 0..8)).prop_map(|(t, fields)| {
+            let mut parts = vec![format!("\"type\":{t:?}")];
+            parts.extend(fields.iter().filter(|(k, _)| *k != "type").map(|(k, v)| format!("{k:?}:{v}")));
+            format!("{{{}}}", parts.join(","))
+        })
+    }
+
+    fn frame() -> impl Strategy<Value = String> {
+        prop::collection::vec(message(), 0..6).prop_map(|messages| format!("[{}]", messages.join(",")))
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(3000))]
+
+        #[test]
+        fn arbitrary_text_gets_an_answer(text in any::<String>()) {
+            if let Err(error) = encode(&text) {
+                prop_assert!(!error.to_string().is_empty());
+            }
+        }
+
+        #[test]
+        fn accepted_frames_are_well_formed_envelopes(text in frame()) {
+            match encode(&text) {
+                Ok(records) => {
+                    for record in records {
+                        prop_assert_eq!(record["run_id"].as_str(), Some("run-1"));
+                        prop_assert!(MessageType::ALL.iter().any(|t| record["type"] == t.as_str()));
+                        prop_assert!(record["payload"].is_object());
+                    }
+                }
+                Err(error) => prop_assert!(!error.to_string().is_empty()),
+            }
+        }
+
+        #[test]
+        fn truncated_frames_never_panic(text in frame(), cut in any::<prop::sample::Index>()) {
+            let cut = cut.index(text.len() + 1);
+            if let Some(prefix) = text.get(..cut) {
+                let _ = encode(prefix);
+            }
+        }
+    }
+}
