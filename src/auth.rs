@@ -60,9 +60,7 @@ impl Authenticator {
 
     fn presented(req: &HttpRequest) -> Option<String> {
         let header = req.headers().get(AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer ")).map(str::trim);
-        header
-            .map(String::from)
-            .or_else(|| req.query_string().split('&').find_map(|pair| pair.strip_prefix("token=")).map(percent_decode))
+        header.map(String::from).or_else(|| req.query_string().split('&').find_map(|pair| pair.strip_prefix("token=")).map(percent_decode))
     }
 
     /// Checks the request's token against the run it writes to.

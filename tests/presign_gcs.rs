@@ -14,12 +14,6 @@ fn emulator() -> String {
     std::env::var("MATYAN_GCS_EMULATOR").unwrap_or_else(|_| "http://127.0.0.1:4443".into())
 }
 
-fn component(text: &str) -> String {
-    text.bytes()
-        .map(|b| if b.is_ascii_alphanumeric() || b"-._~".contains(&b) { (b as char).to_string() } else { format!("%{b:02X}") })
-        .collect()
-}
-
 #[test]
 fn emulator_urls_upload_the_exact_bytes_to_the_exact_key() {
     let bucket = format!("gcs-{}", &unique_run_id()[..12]);
@@ -47,7 +41,7 @@ fn emulator_urls_upload_the_exact_bytes_to_the_exact_key() {
         // POST only (as Google's JSON API does), and answers PUT with 404.
         let upload = http().post(url).header("content-type", "image/png").send(&bytes[..]).unwrap();
         assert_eq!(upload.status(), 200, "{artifact_path}");
-        let mut read = http().get(&format!("{emulator}/storage/v1/b/{bucket}/o/{}?alt=media", component(&key))).call().unwrap();
+        let mut read = http().get(&format!("{emulator}/storage/v1/b/{bucket}/o/{}?alt=media", url_component(&key))).call().unwrap();
         assert_eq!(read.status(), 200, "{key} is stored under exactly its name");
         assert_eq!(read.body_mut().read_to_vec().unwrap(), bytes, "{artifact_path}");
     }

@@ -257,6 +257,18 @@ pub fn s3_get(key_path: &str) -> (u16, Vec<u8>) {
     (status, response.body_mut().read_to_vec().unwrap())
 }
 
+/// Percent-encodes everything but RFC 3986 unreserved characters.
+pub fn url_component(text: &str) -> String {
+    text.bytes()
+        .map(|b| if b.is_ascii_alphanumeric() || b"-._~".contains(&b) { (b as char).to_string() } else { format!("%{b:02X}") })
+        .collect()
+}
+
+/// An object key as it appears in a path-style URL (slashes kept).
+pub fn url_path(key: &str) -> String {
+    key.split('/').map(url_component).collect::<Vec<_>>().join("/")
+}
+
 pub fn http() -> ureq::Agent {
     ureq::Agent::config_builder().http_status_as_error(false).timeout_global(Some(Duration::from_secs(20))).build().into()
 }
