@@ -46,9 +46,20 @@ start_ours() {
   for _ in $(seq 1 100); do (exec 3<>"/dev/tcp/127.0.0.1/$ours_port") 2>/dev/null && return; sleep 0.1; done
   echo "frontier did not start:" >&2; cat "$CACHE_LOG" >&2; return 1
 }
-stop_ours() { kill "$frontier_pid" 2>/dev/null; wait "$frontier_pid" 2>/dev/null || true; }
+stop_ours() {
+  [[ -n "$frontier_pid" ]] || return 0
+  kill "$frontier_pid" 2>/dev/null || true
+  wait "$frontier_pid" 2>/dev/null || true
+  frontier_pid=""
+}
 CACHE_LOG=$(mktemp)
-trap 'stop_ours; bash scripts/reference-frontier.sh stop >/dev/null 2>&1 || true; rm -f "$CACHE_LOG"' EXIT
+cleanup() {
+  stop_ours
+  bash scripts/reference-frontier.sh stop >/dev/null 2>&1 || true
+  bash scripts/local-stack.sh down >/dev/null 2>&1 || true
+  rm -f "$CACHE_LOG" "$results"
+}
+trap cleanup EXIT
 
 # ws LABEL PORT PID CONNECTIONS BATCH [PAUSE_MS]: one load phase against a gateway.
 ws() {
