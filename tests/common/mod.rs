@@ -120,6 +120,12 @@ impl Frontier {
         WsClient { socket }
     }
 
+    /// SIGKILL: no shutdown sequence at all.
+    pub fn kill(&mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+    }
+
     pub fn pid(&self) -> u32 {
         self.child.id()
     }
