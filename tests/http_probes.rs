@@ -51,6 +51,7 @@ fn metrics_use_the_dashboard_names_and_bounded_labels() {
     let run_id = unique_run_id();
     let mut ws = frontier.ws(&run_id);
     assert_eq!(ws.roundtrip(r#"{"type":"add_tag","tag_name":"t"}"#), ok_answer());
+    assert_eq!(ws.roundtrip("{not json")["status"], "error");
     get(&frontier.url("/health/live/"));
     let (status, _, text) = get(&frontier.url("/metrics/"));
     assert_eq!(status, 200);
@@ -60,6 +61,8 @@ fn metrics_use_the_dashboard_names_and_bounded_labels() {
         r#"matyan_http_request_duration_seconds_bucket{method="GET",path_template="/health/live/",status_class="2xx""#,
         "matyan_ws_connections_active 1",
         r#"matyan_ws_messages_total{message_type="add_tag"} 1"#,
+        r#"matyan_ws_frames_total{result="ok"} 1"#,
+        r#"matyan_ws_frames_total{result="rejected"} 1"#,
         "# TYPE matyan_ws_connection_duration_seconds histogram",
     ] {
         assert!(text.contains(expected), "missing {expected} in:\n{text}");

@@ -9,7 +9,18 @@ pub struct SessionMetrics {
     pub connections_active: IntGauge,
     pub connection_duration_seconds: Histogram,
     messages: [IntCounter; MessageType::ALL.len()],
-    frames: IntCounterVec,
+    frames: [IntCounter; 3],
+}
+
+/// How a frame was answered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FrameResult {
+    /// Every message is in Kafka.
+    Ok,
+    /// Refused before publishing (invalid, too large, binary, over the in-flight bound).
+    Rejected,
+    /// Valid, but Kafka did not acknowledge it.
+    Failed,
 }
 
 impl SessionMetrics {
@@ -20,13 +31,14 @@ impl SessionMetrics {
                 .buckets(vec![1.0, 10.0, 60.0, 300.0, 900.0, 3600.0, 14400.0, 86400.0]),
         )?;
         let messages_vec = IntCounterVec::new(Opts::new("matyan_ws_messages_total", "Messages accepted, by type"), &["message_type"])?;
-        let frames =
+        let frames_vec =
             IntCounterVec::new(Opts::new("matyan_ws_frames_total", "Frames answered, by result (ok, rejected, failed)"), &["result"])?;
         registry.register(Box::new(connections_active.clone()))?;
         registry.register(Box::new(connection_duration_seconds.clone()))?;
         registry.register(Box::new(messages_vec.clone()))?;
-        registry.register(Box::new(frames.clone()))?;
+        registry.register(Box::new(frames_vec.clone()))?;
         let messages = MessageType::ALL.map(|t| messages_vec.with_label_values(&[t.as_str()]));
+        let frames = ["ok", "rejected", "failed"].map(|result| frames_vec.with_label_values(&[result]));
         Ok(Self { connections_active, connection_duration_seconds, messages, frames })
     }
 
@@ -34,7 +46,7 @@ impl SessionMetrics {
         self.messages[message_type as usize].inc();
     }
 
-    pub fn frame_answered(&self, result: &'static str) {
-        self.frames.with_label_values(&[result]).inc();
+    pub fn frame_answered(&self, result: FrameResult) {
+        self.frames[result as usize].inc();
     }
 }

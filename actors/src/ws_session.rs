@@ -16,7 +16,7 @@ use serde::Serialize;
 use crate::connections::{ConnectionSlot, GoingAway};
 use crate::envelope::{EnvelopeHeader, ReceiveTime};
 use crate::kafka_producer::{KafkaProducer, Publish};
-use crate::metrics::SessionMetrics;
+use crate::metrics::{FrameResult, SessionMetrics};
 use crate::schema::{encode_frame, FrameLimits};
 
 /// Per-connection limits.
@@ -110,25 +110,18 @@ impl WsSession {
     }
 
     fn on_frame(&mut self, text: &str, ctx: &mut ws::WebsocketContext<Self>) {
-        let seq = self.answers.reserve();
-        if self.answers.len() > self.limits.max_frames_in_flight {
-            let why = format!(
-                "more than {} frames are waiting for an answer; wait for answers before sending more",
-                self.limits.max_frames_in_flight
-            );
-            return self.settle(seq, FrameAnswer::error(why), ctx);
+        if self.answers.len() >= self.limits.max_frames_in_flight {
+            let max = self.limits.max_frames_in_flight;
+            return self.refuse(format!("more than {max} frames are waiting for an answer; wait for answers before sending more"), ctx);
         }
         let received = ReceiveTime::new(chrono::Utc::now());
         let frame = match encode_frame(text, &self.header, &received, self.limits.frame) {
             Ok(frame) => frame,
-            Err(error) => {
-                log::info!("conn={} run={} frame rejected: {error}", self.slot.id, self.run_id);
-                self.metrics.frame_answered("rejected");
-                return self.settle(seq, FrameAnswer::error(error.to_string()), ctx);
-            }
+            Err(error) => return self.refuse(error.to_string(), ctx),
         };
+        let seq = self.answers.reserve();
         if frame.is_empty() {
-            self.metrics.frame_answered("ok");
+            self.metrics.frame_answered(FrameResult::Ok);
             return self.settle(seq, FrameAnswer::ok(), ctx);
         }
         for (message_type, _) in frame.iter() {
@@ -142,16 +135,25 @@ impl WsSession {
             }
         };
         ctx.spawn(acked.into_actor(self).map(move |result, act, ctx| {
-            let answer = match result {
-                Ok(()) => FrameAnswer::ok(),
+            let (answer, outcome) = match result {
+                Ok(()) => (FrameAnswer::ok(), FrameResult::Ok),
                 Err(error) => {
                     log::warn!("conn={} run={} frame not published: {error}", act.slot.id, act.run_id);
-                    FrameAnswer::error(error)
+                    (FrameAnswer::error(error), FrameResult::Failed)
                 }
             };
-            act.metrics.frame_answered(if answer.error.is_none() { "ok" } else { "failed" });
+            act.metrics.frame_answered(outcome);
             act.settle(seq, answer, ctx);
         }));
+    }
+
+    /// Answers a frame with an error without publishing anything; it still
+    /// takes its turn, so answers stay in frame order.
+    fn refuse(&mut self, why: String, ctx: &mut ws::WebsocketContext<Self>) {
+        log::info!("conn={} run={} frame rejected: {why}", self.slot.id, self.run_id);
+        self.metrics.frame_answered(FrameResult::Rejected);
+        let seq = self.answers.reserve();
+        self.settle(seq, FrameAnswer::error(why), ctx);
     }
 
     fn settle(&mut self, seq: u64, answer: FrameAnswer, ctx: &mut ws::WebsocketContext<Self>) {
@@ -182,25 +184,20 @@ impl WsSession {
         let Some(buffer) = self.fragments.as_mut() else { return };
         if buffer.len() + bytes.len() > self.limits.max_frame_bytes {
             self.fragments = None;
-            let seq = self.answers.reserve();
-            return self.settle(seq, FrameAnswer::error(format!("frame larger than {} bytes", self.limits.max_frame_bytes)), ctx);
+            return self.refuse(format!("frame larger than {} bytes", self.limits.max_frame_bytes), ctx);
         }
         buffer.extend_from_slice(&bytes);
         if last {
             let buffer = self.fragments.take().unwrap_or_default();
             match std::str::from_utf8(&buffer) {
                 Ok(text) => self.on_frame(text, ctx),
-                Err(_) => {
-                    let seq = self.answers.reserve();
-                    self.settle(seq, FrameAnswer::error("frame is not valid UTF-8"), ctx);
-                }
+                Err(_) => self.refuse("frame is not valid UTF-8".into(), ctx),
             }
         }
     }
 
     fn refuse_binary(&mut self, ctx: &mut ws::WebsocketContext<Self>) {
-        let seq = self.answers.reserve();
-        self.settle(seq, FrameAnswer::error("binary frames are not supported: send JSON text frames"), ctx);
+        self.refuse("binary frames are not supported: send JSON text frames".into(), ctx);
     }
 }
 
