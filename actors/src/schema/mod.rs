@@ -266,89 +266,85 @@ impl<'de> serde::de::Visitor<'de> for &mut FrameEncoder<'_> {
 }
 
 /// An error in one field of a message, before the message's index is known.
-enum MessageError {
-    Field(&'static str, Reason),
-}
+struct MessageError(&'static str, Reason);
 
 impl MessageError {
     fn at(self, index: usize) -> FrameError {
-        let Self::Field(field, reason) = self;
-        FrameError::Field { index, field, reason }
+        FrameError::Field { index, field: self.0, reason: self.1 }
     }
 }
 
 /// Decodes one field with `decode`, naming the field in errors.
-struct Fields<'f, 'a> {
+struct Fields<'f> {
     frame: &'f SanitizedFrame<'f>,
-    wire: &'f WireMessage<'a>,
 }
 
-impl<'f, 'a> Fields<'f, 'a> {
-    fn required<T>(
+impl<'f> Fields<'f> {
+    fn required<'a, T>(
         &self,
         field: &'static str,
         raw: Option<&'a RawValue>,
         decode: impl FnOnce(&'a RawValue) -> Result<T, Reason>,
     ) -> Result<T, MessageError> {
-        let raw = raw.ok_or(MessageError::Field(field, "field required".into()))?;
-        decode(raw).map_err(|r| MessageError::Field(field, r))
+        let raw = raw.ok_or(MessageError(field, "field required".into()))?;
+        decode(raw).map_err(|r| MessageError(field, r))
     }
 
     /// Absent or `null` gives `None`.
-    fn optional<T>(
+    fn optional<'a, T>(
         &self,
         field: &'static str,
         raw: Option<&'a RawValue>,
         decode: impl FnOnce(&'a RawValue) -> Result<T, Reason>,
     ) -> Result<Option<T>, MessageError> {
         match raw {
-            Some(raw) if !fields::is_null(raw, self.frame) => decode(raw).map(Some).map_err(|r| MessageError::Field(field, r)),
+            Some(raw) if !fields::is_null(raw, self.frame) => decode(raw).map(Some).map_err(|r| MessageError(field, r)),
             _ => Ok(None),
         }
     }
 
     /// Must be present; `null` gives `None`.
-    fn nullable<T>(
+    fn nullable<'a, T>(
         &self,
         field: &'static str,
         raw: Option<&'a RawValue>,
         decode: impl FnOnce(&'a RawValue) -> Result<T, Reason>,
     ) -> Result<Option<T>, MessageError> {
-        let raw = raw.ok_or(MessageError::Field(field, "field required".into()))?;
+        let raw = raw.ok_or(MessageError(field, "field required".into()))?;
         self.optional(field, Some(raw), decode)
     }
 
     /// May be absent (the caller's default applies); `null` is refused like any wrong type.
-    fn defaulted<T>(
+    fn defaulted<'a, T>(
         &self,
         field: &'static str,
         raw: Option<&'a RawValue>,
         decode: impl FnOnce(&'a RawValue) -> Result<T, Reason>,
     ) -> Result<Option<T>, MessageError> {
-        raw.map(|raw| decode(raw).map_err(|r| MessageError::Field(field, r))).transpose()
+        raw.map(|raw| decode(raw).map_err(|r| MessageError(field, r))).transpose()
     }
 
-    fn float(&self, field: &'static str, raw: Option<&'a RawValue>) -> Result<f64, MessageError> {
+    fn float(&self, field: &'static str, raw: Option<&RawValue>) -> Result<f64, MessageError> {
         self.required(field, raw, |r| fields::float(r, self.frame))
     }
 
-    fn int(&self, field: &'static str, raw: Option<&'a RawValue>) -> Result<i128, MessageError> {
+    fn int(&self, field: &'static str, raw: Option<&RawValue>) -> Result<i128, MessageError> {
         self.required(field, raw, |r| fields::int(r, self.frame))
     }
 
-    fn datetime(&self, field: &'static str, raw: Option<&'a RawValue>) -> Result<ClientDateTime, MessageError> {
+    fn datetime(&self, field: &'static str, raw: Option<&RawValue>) -> Result<ClientDateTime, MessageError> {
         self.required(field, raw, |r| fields::datetime(r, self.frame))
     }
 
-    fn optional_int(&self, field: &'static str, raw: Option<&'a RawValue>) -> Result<Option<i128>, MessageError> {
+    fn optional_int(&self, field: &'static str, raw: Option<&RawValue>) -> Result<Option<i128>, MessageError> {
         match raw {
-            Some(raw) => fields::nullable_int(raw, self.frame).map_err(|r| MessageError::Field(field, r)),
+            Some(raw) => fields::nullable_int(raw, self.frame).map_err(|r| MessageError(field, r)),
             None => Ok(None),
         }
     }
 
-    fn nullable_int(&self, field: &'static str, raw: Option<&'a RawValue>) -> Result<Option<i128>, MessageError> {
-        let raw = raw.ok_or(MessageError::Field(field, "field required".into()))?;
+    fn nullable_int(&self, field: &'static str, raw: Option<&RawValue>) -> Result<Option<i128>, MessageError> {
+        let raw = raw.ok_or(MessageError(field, "field required".into()))?;
         self.optional_int(field, Some(raw))
     }
 }
@@ -360,7 +356,7 @@ fn encode_message(
     received: &ReceiveTime,
     record: &mut Vec<u8>,
 ) -> Result<MessageType, MessageError> {
-    let f = Fields { frame, wire };
+    let f = Fields { frame };
     let message_type = f.required("type", wire.kind, |raw| {
         // Type names need no escapes: compare the literal itself unless it has some.
         let literal = fields::string(raw)?;
@@ -370,21 +366,20 @@ fn encode_message(
     })?;
 
     let mut out = header.begin(record, message_type.as_str(), received);
-    let w = f.wire;
     match message_type {
         MessageType::CreateRun => {
-            let client_datetime = f.datetime("client_datetime", w.client_datetime)?;
-            let force_resume = f.defaulted("force_resume", w.force_resume, fields::boolean)?.unwrap_or(false);
+            let client_datetime = f.datetime("client_datetime", wire.client_datetime)?;
+            let force_resume = f.defaulted("force_resume", wire.force_resume, fields::boolean)?.unwrap_or(false);
             out.datetime("client_datetime", &client_datetime).bool("force_resume", force_resume);
         }
         MessageType::LogMetric => {
-            let name = f.required("name", w.name, fields::string)?;
-            let value = f.float("value", w.value)?;
-            let step = f.nullable_int("step", w.step)?;
-            let epoch = f.nullable_int("epoch", w.epoch)?;
-            let context = f.nullable("context", w.context, fields::object)?;
-            let dtype = f.nullable("dtype", w.dtype, fields::string)?;
-            let client_datetime = f.datetime("client_datetime", w.client_datetime)?;
+            let name = f.required("name", wire.name, fields::string)?;
+            let value = f.float("value", wire.value)?;
+            let step = f.nullable_int("step", wire.step)?;
+            let epoch = f.nullable_int("epoch", wire.epoch)?;
+            let context = f.nullable("context", wire.context, fields::object)?;
+            let dtype = f.nullable("dtype", wire.dtype, fields::string)?;
+            let client_datetime = f.datetime("client_datetime", wire.client_datetime)?;
             out.raw("name", name)
                 .float("value", value)
                 .int_or_null("step", step)
@@ -394,14 +389,14 @@ fn encode_message(
                 .datetime("client_datetime", &client_datetime);
         }
         MessageType::LogHparams => {
-            out.raw("value", f.required("value", w.value, fields::object)?);
+            out.raw("value", f.required("value", wire.value, fields::object)?);
         }
         MessageType::FinishRun => {}
         MessageType::SetRunProperty => {
-            let name = f.optional("name", w.name, fields::string)?;
-            let description = f.optional("description", w.description, fields::string)?;
-            let archived = f.optional("archived", w.archived, fields::boolean)?;
-            let experiment = f.optional("experiment", w.experiment, fields::string)?;
+            let name = f.optional("name", wire.name, fields::string)?;
+            let description = f.optional("description", wire.description, fields::string)?;
+            let archived = f.optional("archived", wire.archived, fields::boolean)?;
+            let experiment = f.optional("experiment", wire.experiment, fields::string)?;
             if let Some(name) = name {
                 out.raw("name", name);
             }
@@ -416,16 +411,16 @@ fn encode_message(
             }
         }
         MessageType::AddTag | MessageType::RemoveTag => {
-            out.raw("tag_name", f.required("tag_name", w.tag_name, fields::string)?);
+            out.raw("tag_name", f.required("tag_name", wire.tag_name, fields::string)?);
         }
         MessageType::LogCustomObject => {
-            let name = f.required("name", w.name, fields::string)?;
-            let value = f.required("value", w.value, fields::object)?;
-            let step = f.optional_int("step", w.step)?;
-            let epoch = f.optional_int("epoch", w.epoch)?;
-            let context = f.optional("context", w.context, fields::object)?;
-            let dtype = f.defaulted("dtype", w.dtype, fields::string)?;
-            f.optional("client_datetime", w.client_datetime, |r| fields::datetime(r, frame))?;
+            let name = f.required("name", wire.name, fields::string)?;
+            let value = f.required("value", wire.value, fields::object)?;
+            let step = f.optional_int("step", wire.step)?;
+            let epoch = f.optional_int("epoch", wire.epoch)?;
+            let context = f.optional("context", wire.context, fields::object)?;
+            let dtype = f.defaulted("dtype", wire.dtype, fields::string)?;
+            f.optional("client_datetime", wire.client_datetime, |r| fields::datetime(r, frame))?;
             out.raw("name", name)
                 .raw("value", value)
                 .int_or_null("step", step)
@@ -434,16 +429,16 @@ fn encode_message(
                 .raw("dtype", dtype.unwrap_or("\"custom\""));
         }
         MessageType::LogTerminalLine => {
-            let line = f.required("line", w.line, fields::string)?;
-            let step = f.int("step", w.step)?;
+            let line = f.required("line", wire.line, fields::string)?;
+            let step = f.int("step", wire.step)?;
             out.raw("line", line).int_or_null("step", Some(step));
         }
         MessageType::LogRecord => {
-            let message = f.required("message", w.message, fields::string)?;
-            let level = f.int("level", w.level)?;
-            let timestamp = f.float("timestamp", w.timestamp)?;
-            let logger_info = f.optional("logger_info", w.logger_info, fields::array)?;
-            let extra_args = f.optional("extra_args", w.extra_args, fields::object)?;
+            let message = f.required("message", wire.message, fields::string)?;
+            let level = f.int("level", wire.level)?;
+            let timestamp = f.float("timestamp", wire.timestamp)?;
+            let logger_info = f.optional("logger_info", wire.logger_info, fields::array)?;
+            let extra_args = f.optional("extra_args", wire.extra_args, fields::object)?;
             out.raw("message", message).int_or_null("level", Some(level)).float("timestamp", timestamp);
             if let Some(logger_info) = logger_info {
                 out.raw("logger_info", logger_info);
@@ -453,9 +448,9 @@ fn encode_message(
             }
         }
         MessageType::BlobRef => {
-            let s3_key = f.required("s3_key", w.s3_key, fields::string)?;
-            let artifact_path = f.required("artifact_path", w.artifact_path, fields::string)?;
-            let content_type = f.defaulted("content_type", w.content_type, fields::string)?;
+            let s3_key = f.required("s3_key", wire.s3_key, fields::string)?;
+            let artifact_path = f.required("artifact_path", wire.artifact_path, fields::string)?;
+            let content_type = f.defaulted("content_type", wire.content_type, fields::string)?;
             out.raw("s3_key", s3_key)
                 .raw("artifact_path", artifact_path)
                 .raw("content_type", content_type.unwrap_or("\"application/octet-stream\""));
