@@ -83,6 +83,8 @@ struct Env {
     ws_max_frame_bytes: usize,
     #[serde(default = "defaults::ws_max_frames_in_flight")]
     ws_max_frames_in_flight: usize,
+    #[serde(default = "defaults::kafka_max_inflight_bytes")]
+    kafka_max_inflight_bytes: usize,
     auth_tokens: Option<String>,
     auth_tokens_file: Option<String>,
 }
@@ -150,6 +152,11 @@ mod defaults {
     pub fn ws_max_frames_in_flight() -> usize {
         64
     }
+    /// librdkafka's queue is as large (see `KafkaSettings`): sockets push back
+    /// before records would wait in the producer's backlog.
+    pub fn kafka_max_inflight_bytes() -> usize {
+        64 << 20
+    }
 }
 
 const DEV_BOOTSTRAP: &str = "localhost:9092";
@@ -198,6 +205,8 @@ pub struct Settings {
     pub metrics_enabled: bool,
     pub cors_origins: Vec<String>,
     pub session: SessionLimits,
+    /// Bytes of accepted frames not yet acknowledged by Kafka, all connections together.
+    pub max_inflight_bytes: usize,
     pub max_connections: usize,
 }
 
@@ -304,6 +313,7 @@ impl Env {
             ("WS_MAX_CONNECTIONS", self.ws_max_connections),
             ("WS_MAX_FRAME_BYTES", self.ws_max_frame_bytes),
             ("WS_MAX_FRAMES_IN_FLIGHT", self.ws_max_frames_in_flight),
+            ("KAFKA_MAX_INFLIGHT_BYTES", self.kafka_max_inflight_bytes),
         ] {
             if value == 0 {
                 return Err(invalid(var, "must be at least 1"));
@@ -341,6 +351,7 @@ impl Env {
                 max_frame_bytes: self.ws_max_frame_bytes,
                 max_frames_in_flight: self.ws_max_frames_in_flight,
             },
+            max_inflight_bytes: self.kafka_max_inflight_bytes,
             max_connections: self.ws_max_connections,
         })
     }

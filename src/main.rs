@@ -24,6 +24,8 @@ Environment variables (also read from ./.env; real variables win):
   KAFKA_MESSAGE_TIMEOUT_MS          delivery deadline per record, <= 14000    [10000]
   KAFKA_LINGER_MS                   producer batching delay                   [0]
   KAFKA_MAX_RECORD_BYTES            largest record accepted                   [1000000]
+  KAFKA_MAX_INFLIGHT_BYTES          bytes on their way to Kafka, all connections;
+                                    when spent, sockets are not read          [67108864]
   KAFKA_PROPERTY_<NAME>             any librdkafka property: KAFKA_PROPERTY_BATCH_SIZE=... sets batch.size
   BLOB_BACKEND_TYPE                 s3 | gcs | azure                          [s3]
   S3_ENDPOINT                       S3 URL the service uses                   [http://localhost:9000]
@@ -38,7 +40,8 @@ Environment variables (also read from ./.env; real variables win):
   CORS_ORIGINS                      comma-separated origins, or *             [localhost dev origins]
   WS_MAX_CONNECTIONS                open WebSocket connections at most        [20000]
   WS_MAX_FRAME_BYTES                largest WebSocket frame                   [16777216]
-  WS_MAX_FRAMES_IN_FLIGHT           unanswered frames per connection          [64]
+  WS_MAX_FRAMES_IN_FLIGHT           unanswered frames per connection; at the
+                                    limit its socket is not read              [64]
   AUTH_TOKENS / AUTH_TOKENS_FILE    bearer tokens (TOKEN or TOKEN:RUN_ID_PREFIX) required on
                                     the WebSocket upgrade and presign; unset = no auth  [unset]";
 

@@ -10,6 +10,7 @@ use actix_cors::Cors;
 use actix_web::middleware::{from_fn, Condition, Logger};
 use actix_web::{web, App, HttpServer};
 use actix_web_prom::PrometheusMetricsBuilder;
+use matyan_actors::backpressure::InflightBudget;
 use matyan_actors::connections::ConnectionRegistry;
 use matyan_actors::kafka_producer::{CheckBroker, Flush, KafkaProducer};
 use matyan_actors::metrics::SessionMetrics;
@@ -56,6 +57,7 @@ pub async fn run(settings: Settings) -> Result<(), StartupError> {
     let registry = prometheus::Registry::new();
     let session_metrics = SessionMetrics::register(&registry)?;
     let http_metrics = web::Data::new(HttpMetrics::register(&registry)?);
+    let inflight_budget = InflightBudget::new(settings.max_inflight_bytes, &registry)?;
     // actix-web-prom serves the registry; its own request metrics are switched
     // off (excluded paths), ours carry the dashboards' labels instead.
     let exporter = PrometheusMetricsBuilder::new("matyan_actix")
@@ -89,6 +91,7 @@ pub async fn run(settings: Settings) -> Result<(), StartupError> {
         connections: Arc::clone(&connections),
         session_metrics,
         session_limits: settings.session,
+        inflight_budget,
     });
     let cors_origins = settings.cors_origins.clone();
     let metrics_enabled = settings.metrics_enabled;

@@ -1,17 +1,21 @@
-//! Faults on the gateway side: a client that never reads its answers, and a
-//! gateway killed with SIGKILL under load. An `ok` must always mean "in Kafka".
+//! Faults on the gateway side: clients that outrun their answers or never read
+//! them, and a gateway killed with SIGKILL under load. An `ok` must always mean "in Kafka".
 
 mod common;
 
+use std::io::Write;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 use common::*;
 use serde_json::json;
+use tungstenite::stream::MaybeTlsStream;
 
+/// Past `WS_MAX_FRAMES_IN_FLIGHT` the socket is not read until answers leave:
+/// frames wait in TCP instead of being refused, so every one of them is `ok`.
 #[test]
-fn a_client_that_does_not_read_is_bounded_and_every_ok_is_in_kafka() {
+fn frames_past_the_in_flight_limit_wait_instead_of_failing() {
     let frontier = Frontier::start(&[("WS_MAX_FRAMES_IN_FLIGHT", "4")]);
     let run_id = unique_run_id();
     let mut ws = frontier.ws(&run_id);
@@ -19,20 +23,58 @@ fn a_client_that_does_not_read_is_bounded_and_every_ok_is_in_kafka() {
     for step in 0..frames {
         ws.send(&json!({"type": "log_terminal_line", "line": "x", "step": step}).to_string());
     }
-    let mut ok_steps = Vec::new();
     for step in 0..frames {
-        let answer = ws.answer();
-        if answer == ok_answer() {
-            ok_steps.push(step);
-        } else {
-            // The only other answer: the per-connection bound, named.
-            assert!(answer["error"].as_str().unwrap().starts_with("more than 4 frames are waiting"), "{answer}");
+        assert_eq!(ws.answer(), ok_answer(), "frame {step}");
+    }
+    let records = records_for(&run_id, frames, Duration::from_secs(20));
+    let published: Vec<i64> = records.iter().map(|r| r.value["payload"]["step"].as_i64().unwrap()).collect();
+    assert_eq!(published, (0..frames as i64).collect::<Vec<_>>(), "every frame in Kafka, in order");
+    let metrics = get(&frontier.url("/metrics/")).2;
+    assert!(metrics.contains("matyan_inflight_frames 0") && metrics.contains("matyan_inflight_bytes 0"), "{metrics}");
+}
+
+/// A client that sends but never reads its answers is not read either: once
+/// its answers fill the socket, the gateway stops reading its frames, so its
+/// writes stall (TCP backpressure) and the gateway's memory does not grow.
+/// Other clients are unaffected; when it reads again, every answer is there.
+#[test]
+fn a_client_that_never_reads_its_answers_is_not_read_either() {
+    let frontier = Frontier::start(&[]);
+    let mut ws = frontier.ws(&unique_run_id());
+    let MaybeTlsStream::Plain(stream) = ws.socket.get_ref() else { unreachable!("plain ws://") };
+    let mut writer = stream.try_clone().unwrap();
+    writer.set_write_timeout(Some(Duration::from_secs(2))).unwrap();
+    // Masked (all-zero mask) text frames `[]`: each is answered `ok` at once,
+    // without Kafka, with ~31 bytes.
+    const EMPTY_FRAME: [u8; 8] = [0x81, 0x82, 0, 0, 0, 0, b'[', b']'];
+    const FRAMES_PER_WRITE: usize = 10_000;
+    let batch = EMPTY_FRAME.repeat(FRAMES_PER_WRITE);
+    let rss_before = rss_kib(frontier.pid());
+    let mut frames_written = 0;
+    let mut stalled = false;
+    // Up to 8 M frames (64 MB, 250 MB of answers): far beyond any socket buffer.
+    for _ in 0..800 {
+        match writer.write_all(&batch) {
+            Ok(()) => frames_written += FRAMES_PER_WRITE,
+            Err(error) if matches!(error.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) => {
+                stalled = true;
+                break;
+            }
+            Err(error) => panic!("write failed: {error}"),
         }
     }
-    let records = records_for(&run_id, ok_steps.len(), Duration::from_secs(20));
-    let published: Vec<i64> = records.iter().map(|r| r.value["payload"]["step"].as_i64().unwrap()).collect();
-    assert_eq!(published, ok_steps, "exactly the frames answered ok are in Kafka, in order");
-    assert_eq!(ws.roundtrip(r#"{"type":"add_tag","tag_name":"still-open"}"#), ok_answer());
+    let rss_growth_kib = rss_kib(frontier.pid()).saturating_sub(rss_before);
+    assert!(stalled, "writes stalled after {frames_written} frames");
+    assert!(rss_growth_kib < 32 * 1024, "gateway RSS grew {rss_growth_kib} KiB under a non-reading client");
+
+    let mut other = frontier.ws(&unique_run_id());
+    assert_eq!(other.roundtrip(r#"{"type":"add_tag","tag_name":"unaffected"}"#), ok_answer());
+
+    // Reading again: the frames fully written before the stall are all answered ok.
+    for frame in 0..frames_written {
+        assert_eq!(ws.answer(), ok_answer(), "frame {frame}");
+    }
+    eprintln!("writes stalled after {frames_written} frames; gateway RSS grew {rss_growth_kib} KiB");
 }
 
 #[test]

@@ -5,6 +5,7 @@
 //! - [`kafka_producer::KafkaProducer`]: the singleton owning the rdkafka producer.
 //! - [`presign::PresignActor`]: owns the blob store client and signs upload URLs.
 
+pub mod backpressure;
 pub mod envelope;
 pub mod ids;
 pub mod kafka_producer;

@@ -17,7 +17,7 @@ pub struct SessionMetrics {
 pub enum FrameResult {
     /// Every message is in Kafka.
     Ok,
-    /// Refused before publishing (invalid, too large, binary, over the in-flight bound).
+    /// Refused before publishing (invalid, too large for Kafka, binary).
     Rejected,
     /// Valid, but Kafka did not acknowledge it.
     Failed,

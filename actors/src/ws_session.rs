@@ -3,16 +3,22 @@
 //! Each text frame is validated whole and published as one request to the
 //! producer actor; its answer is sent when the broker has acknowledged every
 //! record. Frames may be pipelined: answers still leave in frame order.
+//!
+//! Backpressure (see [`crate::backpressure`]): the socket is not read while
+//! this session's frames in flight are at their limit, or the process's bytes
+//! in flight to Kafka are.
 
 use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::Instant;
 
 use actix::prelude::*;
-use actix_http::ws::Item;
+use actix_http::ws::{Codec, Item};
+use actix_web::{web, HttpRequest, HttpResponse};
 use actix_web_actors::ws::{self, CloseCode, CloseReason, ProtocolError};
 use serde::Serialize;
 
+use crate::backpressure::{InflightBudget, ReadGate};
 use crate::connections::{ConnectionSlot, GoingAway};
 use crate::envelope::{EnvelopeHeader, ReceiveTime};
 use crate::kafka_producer::{KafkaProducer, Publish};
@@ -25,7 +31,7 @@ pub struct SessionLimits {
     pub frame: FrameLimits,
     /// Largest text frame, also when sent in fragments.
     pub max_frame_bytes: usize,
-    /// Frames received but not yet answered; past this, frames are refused.
+    /// Frames received but not yet answered; at this many, the socket is not read.
     pub max_frames_in_flight: usize,
 }
 
@@ -86,6 +92,7 @@ pub struct WsSession {
     metrics: SessionMetrics,
     slot: ConnectionSlot,
     answers: AnswerQueue,
+    gate: ReadGate,
     /// A text message arriving in fragments.
     fragments: Option<Vec<u8>>,
     /// Shutdown asked us to close once every received frame is answered.
@@ -94,7 +101,14 @@ pub struct WsSession {
 }
 
 impl WsSession {
-    pub fn new(run_id: &str, producer: Addr<KafkaProducer>, limits: SessionLimits, metrics: SessionMetrics, slot: ConnectionSlot) -> Self {
+    pub fn new(
+        run_id: &str,
+        producer: Addr<KafkaProducer>,
+        limits: SessionLimits,
+        budget: Arc<InflightBudget>,
+        metrics: SessionMetrics,
+        slot: ConnectionSlot,
+    ) -> Self {
         Self {
             run_id: run_id.into(),
             header: EnvelopeHeader::new(run_id),
@@ -103,17 +117,23 @@ impl WsSession {
             metrics,
             slot,
             answers: AnswerQueue::default(),
+            gate: ReadGate::new(budget),
             fragments: None,
             closing: false,
             opened_at: Instant::now(),
         }
     }
 
+    /// Completes the WebSocket upgrade and runs the session on the connection,
+    /// reading the socket through the session's gate.
+    pub fn start(self, req: &HttpRequest, payload: web::Payload) -> actix_web::Result<HttpResponse> {
+        let mut response = ws::handshake(req)?;
+        let payload = self.gate.guard(payload);
+        let codec = Codec::new().max_size(self.limits.max_frame_bytes);
+        Ok(response.streaming(ws::WebsocketContext::with_codec(self, payload, codec)))
+    }
+
     fn on_frame(&mut self, text: &str, ctx: &mut ws::WebsocketContext<Self>) {
-        if self.answers.len() >= self.limits.max_frames_in_flight {
-            let max = self.limits.max_frames_in_flight;
-            return self.refuse(format!("more than {max} frames are waiting for an answer; wait for answers before sending more"), ctx);
-        }
         let received = ReceiveTime::new(chrono::Utc::now());
         let frame = match encode_frame(text, &self.header, &received, self.limits.frame) {
             Ok(frame) => frame,
@@ -127,7 +147,9 @@ impl WsSession {
         for (message_type, _) in frame.iter() {
             self.metrics.message_accepted(message_type);
         }
-        let publish = self.producer.send(Publish { key: Arc::clone(&self.run_id), frame });
+        let permit = self.gate.budget().reserve(frame.byte_len());
+        self.update_gate();
+        let publish = self.producer.send(Publish { key: Arc::clone(&self.run_id), frame, permit });
         let acked = async move {
             match publish.await {
                 Ok(published) => published.acked().await.map_err(|e| e.to_string()),
@@ -161,13 +183,22 @@ impl WsSession {
         while let Some(ready) = self.answers.pop_ready() {
             ctx.text(serde_json::to_string(&ready).expect("answers always serialise"));
         }
+        self.update_gate();
         self.close_if_done(ctx);
+    }
+
+    fn update_gate(&self) {
+        self.gate.set_open(self.answers.len() < self.limits.max_frames_in_flight);
+    }
+
+    fn close(&mut self, code: CloseCode, why: String, ctx: &mut ws::WebsocketContext<Self>) {
+        ctx.close(Some(CloseReason { code, description: Some(why) }));
+        ctx.stop();
     }
 
     fn close_if_done(&mut self, ctx: &mut ws::WebsocketContext<Self>) {
         if self.closing && self.answers.len() == 0 {
-            ctx.close(Some(CloseReason { code: CloseCode::Away, description: Some("server shutting down".into()) }));
-            ctx.stop();
+            self.close(CloseCode::Away, "server shutting down".into(), ctx);
         }
     }
 
@@ -183,8 +214,9 @@ impl WsSession {
         };
         let Some(buffer) = self.fragments.as_mut() else { return };
         if buffer.len() + bytes.len() > self.limits.max_frame_bytes {
+            // As the codec does for a single frame over the limit.
             self.fragments = None;
-            return self.refuse(format!("frame larger than {} bytes", self.limits.max_frame_bytes), ctx);
+            return self.close(CloseCode::Size, format!("message larger than {} bytes", self.limits.max_frame_bytes), ctx);
         }
         buffer.extend_from_slice(&bytes);
         if last {
@@ -232,8 +264,7 @@ impl StreamHandler<Result<ws::Message, ProtocolError>> for WsSession {
             Err(error) => {
                 log::info!("conn={} run={} protocol error: {error}", self.slot.id, self.run_id);
                 let code = if matches!(error, ProtocolError::Overflow) { CloseCode::Size } else { CloseCode::Protocol };
-                ctx.close(Some(CloseReason { code, description: Some(error.to_string()) }));
-                ctx.stop();
+                self.close(code, error.to_string(), ctx);
             }
         }
     }

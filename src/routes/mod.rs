@@ -6,6 +6,7 @@ mod ws;
 
 use actix::Addr;
 use actix_web::{web, HttpResponse};
+use matyan_actors::backpressure::InflightBudget;
 use matyan_actors::connections::ConnectionRegistry;
 use matyan_actors::kafka_producer::KafkaProducer;
 use matyan_actors::metrics::SessionMetrics;
@@ -24,6 +25,7 @@ pub struct AppState {
     pub connections: Arc<ConnectionRegistry>,
     pub session_metrics: SessionMetrics,
     pub session_limits: SessionLimits,
+    pub inflight_budget: Arc<InflightBudget>,
 }
 
 pub fn configure(cfg: &mut web::ServiceConfig) {

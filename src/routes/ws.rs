@@ -1,9 +1,10 @@
 //! `GET /api/v1/ws/runs/{run_id}`: checks the run id and the connection limit,
 //! then hands the connection to a new session actor.
 
+use std::sync::Arc;
+
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
-use actix_web_actors::ws::WsResponseBuilder;
 use matyan_actors::connections::AdmissionError;
 use matyan_actors::ids::validate_run_id;
 use matyan_actors::ws_session::WsSession;
@@ -29,6 +30,13 @@ pub async fn upgrade(
             return Ok(detail(StatusCode::SERVICE_UNAVAILABLE, error.to_string()));
         }
     };
-    let session = WsSession::new(&run_id, state.producer.clone(), state.session_limits, state.session_metrics.clone(), slot);
-    WsResponseBuilder::new(session, &req, stream).frame_size(state.session_limits.max_frame_bytes).start()
+    let session = WsSession::new(
+        &run_id,
+        state.producer.clone(),
+        state.session_limits,
+        Arc::clone(&state.inflight_budget),
+        state.session_metrics.clone(),
+        slot,
+    );
+    session.start(&req, stream)
 }

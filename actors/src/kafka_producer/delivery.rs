@@ -9,6 +9,8 @@ use rdkafka::producer::{DeliveryResult, ProducerContext};
 use rdkafka::ClientContext;
 use tokio::sync::oneshot;
 
+use crate::backpressure::InflightPermit;
+
 pub type BatchOutcome = Result<(), KafkaError>;
 
 /// The delivery state of one batch, shared by its records as their opaque.
@@ -17,12 +19,15 @@ pub struct BatchDelivery {
     remaining: AtomicUsize,
     first_error: Mutex<Option<KafkaError>>,
     done: Mutex<Option<oneshot::Sender<BatchOutcome>>>,
+    /// Released with the batch, once librdkafka has reported every record.
+    _permit: InflightPermit,
 }
 
 impl BatchDelivery {
-    pub fn new(records: usize) -> (Arc<Self>, oneshot::Receiver<BatchOutcome>) {
+    pub fn new(records: usize, permit: InflightPermit) -> (Arc<Self>, oneshot::Receiver<BatchOutcome>) {
         let (tx, rx) = oneshot::channel();
-        let delivery = Self { remaining: AtomicUsize::new(records + 1), first_error: Mutex::new(None), done: Mutex::new(Some(tx)) };
+        let delivery =
+            Self { remaining: AtomicUsize::new(records + 1), first_error: Mutex::new(None), done: Mutex::new(Some(tx)), _permit: permit };
         (Arc::new(delivery), rx)
     }
 
@@ -59,15 +64,20 @@ impl ProducerContext for DeliveryContext {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::backpressure::InflightBudget;
     use rdkafka::types::RDKafkaErrorCode;
 
     #[test]
     fn answers_once_after_every_record_and_the_enqueue_guard() {
-        let (batch, mut rx) = BatchDelivery::new(2);
+        let budget = InflightBudget::new(1000, &prometheus::Registry::new()).unwrap();
+        let (batch, mut rx) = BatchDelivery::new(2, budget.reserve(300));
         batch.settle(Ok(()));
         batch.settle(Err(KafkaError::MessageProduction(RDKafkaErrorCode::MessageTimedOut)));
         assert!(rx.try_recv().is_err(), "still enqueuing");
         batch.settle(Ok(()));
         assert_eq!(rx.try_recv().unwrap(), Err(KafkaError::MessageProduction(RDKafkaErrorCode::MessageTimedOut)));
+        assert_eq!(budget.bytes_in_flight(), 300, "held while librdkafka still holds the records");
+        drop(batch);
+        assert_eq!(budget.bytes_in_flight(), 0);
     }
 }

@@ -21,6 +21,7 @@ use tokio::sync::oneshot;
 pub use config::KafkaSettings;
 use delivery::{BatchDelivery, DeliveryContext};
 
+use crate::backpressure::InflightPermit;
 use crate::schema::EncodedFrame;
 
 use crate::probe_cache::{CachedCheck, CheckResult, PROBE_TTL};
@@ -46,6 +47,8 @@ pub enum PublishError {
 pub struct Publish {
     pub key: Arc<str>,
     pub frame: EncodedFrame,
+    /// The frame's share of the bytes in flight, held until its last record is answered for.
+    pub permit: InflightPermit,
 }
 
 /// The pending outcome of a [`Publish`].
@@ -161,7 +164,7 @@ impl Handler<Publish> for KafkaProducer {
     type Result = MessageResult<Publish>;
 
     fn handle(&mut self, msg: Publish, ctx: &mut Context<Self>) -> Self::Result {
-        let (delivery, done) = BatchDelivery::new(msg.frame.len());
+        let (delivery, done) = BatchDelivery::new(msg.frame.len(), msg.permit);
         let mut batch = PendingBatch { key: msg.key, frame: msg.frame, next: 0, delivery };
         if !self.backlog.is_empty() || !self.enqueue(&mut batch) {
             self.backlog.push_back(batch);

@@ -100,6 +100,11 @@ impl EncodedFrame {
         self.records.is_empty()
     }
 
+    /// The bytes of every record value together.
+    pub fn byte_len(&self) -> usize {
+        self.buf.len()
+    }
+
     /// Record `index`'s value.
     pub fn record(&self, index: usize) -> &[u8] {
         &self.buf[self.records[index].1.clone()]
