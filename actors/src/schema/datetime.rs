@@ -12,6 +12,9 @@ pub enum ClientDateTime {
 
 /// Timestamps larger than this are milliseconds (pydantic's rule).
 const MILLIS_THRESHOLD: f64 = 2e10;
+/// Python's datetimes: years 1 to 9999, so 0001-01-01 to 9999-12-31T23:59:59 UTC.
+const MIN_TIMESTAMP_MICROS: f64 = -62_135_596_800e6;
+const MAX_TIMESTAMP_MICROS: f64 = 253_402_300_799e6;
 
 impl ClientDateTime {
     pub fn parse_str(text: &str) -> Result<Self, &'static str> {
@@ -30,7 +33,7 @@ impl ClientDateTime {
         }
         let seconds = if ts.abs() > MILLIS_THRESHOLD { ts / 1000.0 } else { ts };
         let micros = (seconds * 1e6).round();
-        if micros.abs() > 253_402_300_799e6 {
+        if !(MIN_TIMESTAMP_MICROS..=MAX_TIMESTAMP_MICROS).contains(&micros) {
             return Err("timestamp out of range");
         }
         Utc.timestamp_micros(micros as i64).single().map(|dt| Self::Aware(dt.fixed_offset())).ok_or("timestamp out of range")
@@ -43,12 +46,8 @@ impl ClientDateTime {
             Self::Naive(n) => (*n, None),
             Self::Aware(dt) => (dt.naive_local(), Some(dt.offset().local_minus_utc())),
         };
-        let year = naive.year();
-        if (0..=9999).contains(&year) {
-            push_digits(out, year as u32, 4);
-        } else {
-            out.extend_from_slice(year.to_string().as_bytes());
-        }
+        // Parsing keeps years within 1..=9999, so always four digits.
+        push_digits(out, naive.year() as u32, 4);
         for (separator, value) in
             [(b'-', naive.month()), (b'-', naive.day()), (b'T', naive.hour()), (b':', naive.minute()), (b':', naive.second())]
         {
@@ -90,7 +89,8 @@ fn parse_iso(b: &[u8]) -> Option<ClientDateTime> {
     if b.get(4) != Some(&b'-') || b.get(7) != Some(&b'-') {
         return None;
     }
-    let date = NaiveDate::from_ymd_opt(digits(b, 0, 4)? as i32, digits(b, 5, 2)?, digits(b, 8, 2)?)?;
+    let year = digits(b, 0, 4).filter(|&year| year >= 1)?;
+    let date = NaiveDate::from_ymd_opt(year as i32, digits(b, 5, 2)?, digits(b, 8, 2)?)?;
     if b.len() == 10 {
         return Some(ClientDateTime::Naive(date.and_time(NaiveTime::MIN)));
     }
@@ -182,11 +182,25 @@ mod tests {
         assert_eq!(iso(ClientDateTime::from_timestamp(1795687200123.0).unwrap()), "2026-11-26T10:00:00.123000+00:00");
         assert!(ClientDateTime::from_timestamp(f64::NAN).is_err());
         assert!(ClientDateTime::from_timestamp(1e300).is_err());
+        // Python's range: from 0001-01-01, not before.
+        assert_eq!(iso(ClientDateTime::from_timestamp(-62135596800000.0).unwrap()), "0001-01-01T00:00:00+00:00");
+        assert!(ClientDateTime::from_timestamp(-62135596800001.0).is_err());
+        assert!(ClientDateTime::from_timestamp(-100000000000000.0).is_err());
     }
 
     #[test]
     fn rejects_garbage() {
-        for bad in ["", "yesterday", "2026-13-01", "2026-11-26T25:00:00", "2026-11-26T10:00:00+2", "2026-11-26T10:00:00.Z", "2026-02-30"] {
+        for bad in [
+            "",
+            "yesterday",
+            "0000-01-01",
+            "0000-12-31T23:59:59",
+            "2026-13-01",
+            "2026-11-26T25:00:00",
+            "2026-11-26T10:00:00+2",
+            "2026-11-26T10:00:00.Z",
+            "2026-02-30",
+        ] {
             assert!(ClientDateTime::parse_str(bad).is_err(), "{bad}");
         }
     }

@@ -129,10 +129,15 @@ pub fn boolean(raw: &RawValue) -> Result<bool, Reason> {
     }
 }
 
+/// Deepest nesting of a value published as sent. Python's JSON reader, which
+/// the workers use, gives up near 1000 levels (its recursion limit); the
+/// reference refused such frames, so do we, well before.
+pub const MAX_NESTING: usize = 500;
+
 /// A JSON object, kept as raw text.
 pub fn object(raw: &RawValue) -> Result<&str, Reason> {
     if first_byte(raw) == b'{' {
-        Ok(raw.get())
+        within_nesting(raw.get())
     } else {
         Err(expected("an object", raw))
     }
@@ -141,10 +146,31 @@ pub fn object(raw: &RawValue) -> Result<&str, Reason> {
 /// A JSON array, kept as raw text.
 pub fn array(raw: &RawValue) -> Result<&str, Reason> {
     if first_byte(raw) == b'[' {
-        Ok(raw.get())
+        within_nesting(raw.get())
     } else {
         Err(expected("an array", raw))
     }
+}
+
+/// `json` (valid JSON) if it nests at most [`MAX_NESTING`] levels.
+fn within_nesting(json: &str) -> Result<&str, Reason> {
+    let (mut depth, mut in_string, mut escaped) = (0usize, false, false);
+    for &byte in json.as_bytes() {
+        match (in_string, byte) {
+            (true, _) if escaped => escaped = false,
+            (true, b'\\') => escaped = true,
+            (true, b'"') | (false, b'"') => in_string = !in_string,
+            (false, b'[' | b'{') => {
+                depth += 1;
+                if depth > MAX_NESTING {
+                    return Err(format!("nested deeper than {MAX_NESTING} levels").into());
+                }
+            }
+            (false, b']' | b'}') => depth -= 1,
+            _ => {}
+        }
+    }
+    Ok(json)
 }
 
 pub fn is_null(raw: &RawValue, frame: &SanitizedFrame) -> bool {
@@ -211,5 +237,17 @@ mod tests {
         assert_eq!(with_raw("0", |r, _| boolean(r)), Ok(false));
         assert!(with_raw("2", |r, _| boolean(r)).is_err());
         assert!(with_raw("[1]", |r, _| array(r).map(str::to_owned)).is_ok());
+    }
+
+    #[test]
+    fn nesting_is_bounded_and_brackets_in_strings_do_not_count() {
+        let nested = |levels: usize| format!("{}{}", "{\"a\":".repeat(levels), format!("1{}", "}".repeat(levels)));
+        assert!(with_raw(&nested(MAX_NESTING), |r, _| object(r).map(str::to_owned)).is_ok());
+        assert_eq!(
+            with_raw(&nested(MAX_NESTING + 1), |r, _| object(r).map(str::to_owned)),
+            Err(format!("nested deeper than {MAX_NESTING} levels").into())
+        );
+        let brackets_in_strings = format!(r#"{{"a":"{}\"{}"}}"#, "[".repeat(1000), "{".repeat(1000));
+        assert!(with_raw(&brackets_in_strings, |r, _| object(r).map(str::to_owned)).is_ok());
     }
 }

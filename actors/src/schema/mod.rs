@@ -180,14 +180,15 @@ pub struct FrameLimits {
 /// Parses and validates a whole frame in one pass; all of its messages, or an error.
 pub fn encode_frame(text: &str, header: &EnvelopeHeader, received: &ReceiveTime, limits: FrameLimits) -> Result<EncodedFrame, FrameError> {
     let frame = SanitizedFrame::new(text);
-    let body = frame.text.trim_start();
+    // JSON's whitespace only, as Python's json: not every Unicode space.
+    let body = frame.text.trim_start_matches([' ', '\t', '\n', '\r']);
     // Records are the messages plus an envelope each: reserve once, no regrowth.
     let out = EncodedFrame { buf: Vec::with_capacity(body.len() + body.len() / 2 + 256), records: Vec::new() };
     let mut encoder = FrameEncoder { frame: &frame, header, received, limits, out, failure: None };
     let mut de = serde_json::Deserializer::from_str(body);
     let parsed = match body.as_bytes().first() {
         Some(b'[') => serde::Deserializer::deserialize_seq(&mut de, &mut encoder),
-        Some(b'{') => WireMessage::deserialize(&mut de).and_then(|wire| encoder.push(wire)),
+        Some(b'{') => WireMessage::deserialize(ObjectOnly(&mut de)).and_then(|wire| encoder.push(wire)),
         Some(_) => {
             return Err(match serde_json::from_str::<&RawValue>(body) {
                 Ok(_) => FrameError::NotObjectOrArray,
@@ -263,10 +264,34 @@ impl<'de> serde::de::Visitor<'de> for &mut FrameEncoder<'_> {
     }
 
     fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
-        while let Some(wire) = seq.next_element::<WireMessage>()? {
+        while let Some(wire) = seq.next_element::<ObjectOnly<WireMessage>>()?.map(|ObjectOnly(wire)| wire) {
             self.push(wire)?;
         }
         Ok(())
+    }
+}
+
+/// A message is a JSON object. The derived struct decoder would also take an
+/// array and fill the fields by position, which the reference refuses; this
+/// asks the parser for a map, so an array is a type error.
+struct ObjectOnly<T>(T);
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for ObjectOnly<T> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        T::deserialize(ObjectOnly(d)).map(ObjectOnly)
+    }
+}
+
+impl<'de, D: Deserializer<'de>> Deserializer<'de> for ObjectOnly<D> {
+    type Error = D::Error;
+
+    fn deserialize_any<V: serde::de::Visitor<'de>>(self, visitor: V) -> Result<V::Value, D::Error> {
+        self.0.deserialize_map(visitor)
+    }
+
+    serde::forward_to_deserialize_any! {
+        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes byte_buf option unit
+        unit_struct newtype_struct seq tuple tuple_struct map struct enum identifier ignored_any
     }
 }
 
