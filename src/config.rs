@@ -350,11 +350,18 @@ impl Env {
                 frame: FrameLimits { max_record_bytes: self.kafka_max_record_bytes },
                 max_frame_bytes: self.ws_max_frame_bytes,
                 max_frames_in_flight: self.ws_max_frames_in_flight,
+                answer_timeout: answer_timeout(Duration::from_millis(self.kafka_message_timeout_ms)),
             },
             max_inflight_bytes: self.kafka_max_inflight_bytes,
             max_connections: self.ws_max_connections,
         })
     }
+}
+
+/// librdkafka's message timeout and a second for its delivery report, within
+/// the client's 15 s wait.
+fn answer_timeout(message_timeout: Duration) -> Duration {
+    (message_timeout + Duration::from_secs(1)).min(Duration::from_millis(14_500))
 }
 
 fn non_empty(var: &'static str, value: &str) -> Result<(), ConfigError> {
@@ -430,6 +437,9 @@ mod tests {
         assert_eq!((s.presign_expiry, s.shutdown_flush_timeout), (Duration::from_secs(3600), Duration::from_secs(5)));
         assert!(s.metrics_enabled);
         assert_eq!(s.cors_origins.len(), 4);
+        assert_eq!((s.session.answer_timeout, s.max_inflight_bytes), (Duration::from_secs(11), 64 << 20));
+        let longest = settings(&[("KAFKA_MESSAGE_TIMEOUT_MS", "14000")]).unwrap();
+        assert_eq!(longest.session.answer_timeout, Duration::from_millis(14_500), "within the client's 15 s");
         let BlobSettings::S3(s3) = s.blob else { panic!("s3 is the default") };
         assert_eq!(
             (s3.endpoint.as_str(), s3.bucket.as_str(), s3.region.as_str()),

@@ -10,7 +10,7 @@
 
 use std::collections::VecDeque;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use actix::prelude::*;
 use actix_http::ws::{Codec, Item};
@@ -33,6 +33,10 @@ pub struct SessionLimits {
     pub max_frame_bytes: usize,
     /// Frames received but not yet answered; at this many, the socket is not read.
     pub max_frames_in_flight: usize,
+    /// A frame Kafka has not acknowledged by then is answered with an error.
+    /// librdkafka's own message timeout does not cover a request already sent
+    /// to a broker that stalls; this keeps every answer within the client's wait.
+    pub answer_timeout: Duration,
 }
 
 /// The answer to one frame, as the client expects it.
@@ -150,11 +154,17 @@ impl WsSession {
         let permit = self.gate.budget().reserve(frame.byte_len());
         self.update_gate();
         let publish = self.producer.send(Publish { key: Arc::clone(&self.run_id), frame, permit });
+        let answer_timeout = self.limits.answer_timeout;
         let acked = async move {
-            match publish.await {
-                Ok(published) => published.acked().await.map_err(|e| e.to_string()),
-                Err(mailbox) => Err(format!("the producer is unavailable: {mailbox}")),
-            }
+            let acked = async {
+                match publish.await {
+                    Ok(published) => published.acked().await.map_err(|e| e.to_string()),
+                    Err(mailbox) => Err(format!("the producer is unavailable: {mailbox}")),
+                }
+            };
+            tokio::time::timeout(answer_timeout, acked)
+                .await
+                .unwrap_or_else(|_| Err(format!("Kafka did not acknowledge the messages within {:.1} s", answer_timeout.as_secs_f64())))
         };
         ctx.spawn(acked.into_actor(self).map(move |result, act, ctx| {
             let (answer, outcome) = match result {

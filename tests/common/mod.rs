@@ -198,8 +198,13 @@ pub struct Record {
 /// Reads every partition from the beginning (the local broker's watermarks
 /// are not reliable, so no group and no watermarks) and keeps `run_id`'s records.
 pub fn records_for(run_id: &str, expected: usize, timeout: Duration) -> Vec<Record> {
+    records_at(&kafka_bootstrap(), run_id, expected, timeout)
+}
+
+/// [`records_for`] on another broker.
+pub fn records_at(bootstrap: &str, run_id: &str, expected: usize, timeout: Duration) -> Vec<Record> {
     let consumer: BaseConsumer = ClientConfig::new()
-        .set("bootstrap.servers", kafka_bootstrap())
+        .set("bootstrap.servers", bootstrap)
         .set("group.id", "matyan-tests")
         .set("enable.auto.commit", "false")
         .set("enable.partition.eof", "false")
