@@ -7,11 +7,12 @@
 FROM rust:1.95-bookworm AS build
 
 # rdkafka builds its bundled librdkafka with its own configure script and make:
-# a C toolchain, make, pkg-config, perl and python3 are all it asks for. The
-# rust image has most of them already; naming them keeps the build from relying
-# on that. Installed before the sources are copied, so the layer stays cached.
+# a C toolchain, make, pkg-config, perl, python3 and OpenSSL's headers (SASL/SCRAM
+# and TLS) are all it asks for. The rust image has most of them already; naming
+# them keeps the build from relying on that. Installed before the sources are
+# copied, so the layer stays cached.
 RUN apt-get update \
- && apt-get install -y --no-install-recommends build-essential pkg-config perl python3 \
+ && apt-get install -y --no-install-recommends build-essential pkg-config perl python3 libssl-dev \
  && rm -rf /var/lib/apt/lists/*
 
 WORKDIR /src
@@ -36,11 +37,11 @@ RUN --mount=type=cache,target=/usr/local/cargo/registry,sharing=locked \
 # ---- run -------------------------------------------------------------------
 FROM debian:bookworm-slim
 
-# Same Debian release as the build stage, so the glibc (and the libz that
-# librdkafka may link) match. CA certificates for TLS to brokers and stores;
+# Same Debian release as the build stage, so the glibc (and the libz and libssl
+# that librdkafka links) match. CA certificates for TLS to brokers and stores;
 # no curl: compose.yaml checks health with bash's /dev/tcp instead.
 RUN apt-get update \
- && apt-get install -y --no-install-recommends ca-certificates \
+ && apt-get install -y --no-install-recommends ca-certificates libssl3 \
  && rm -rf /var/lib/apt/lists/* \
  && groupadd --system --gid 10001 frontier \
  && useradd --system --uid 10001 --gid 10001 --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin frontier

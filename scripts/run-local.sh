@@ -3,6 +3,7 @@
 # `scripts/local-stack.sh down` stops the stack).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+bash scripts/build-deps.sh
 bash scripts/local-stack.sh up >/dev/null
 set -a
 # shellcheck source=../config/local.env

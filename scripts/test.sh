@@ -5,12 +5,14 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+bash scripts/build-deps.sh
 bash scripts/local-stack.sh up
 trap 'bash scripts/local-stack.sh down' EXIT
 eval "$(bash scripts/local-stack.sh env)"
 
-# Integration tests share one broker; the outage test stops it, so it lives in
-# its own test binary (cargo runs test binaries one at a time).
+# Integration tests share the in-memory broker; the outage tests stop and
+# freeze the durable one, so they live in their own test binary (cargo runs
+# test binaries one at a time).
 log=$(mktemp)
 set +e
 cargo test --workspace --locked --no-fail-fast "$@" 2>&1 | tee "$log"

@@ -203,8 +203,14 @@ pub fn records_for(run_id: &str, expected: usize, timeout: Duration) -> Vec<Reco
 
 /// [`records_for`] on another broker.
 pub fn records_at(bootstrap: &str, run_id: &str, expected: usize, timeout: Duration) -> Vec<Record> {
-    let consumer: BaseConsumer = ClientConfig::new()
-        .set("bootstrap.servers", bootstrap)
+    let mut config = ClientConfig::new();
+    config.set("bootstrap.servers", bootstrap);
+    records_with(config, run_id, expected, timeout)
+}
+
+/// [`records_for`] with a consumer configured by the caller (credentials, say).
+pub fn records_with(mut config: ClientConfig, run_id: &str, expected: usize, timeout: Duration) -> Vec<Record> {
+    let consumer: BaseConsumer = config
         .set("group.id", "matyan-tests")
         .set("enable.auto.commit", "false")
         .set("enable.partition.eof", "false")

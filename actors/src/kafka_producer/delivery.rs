@@ -6,6 +6,7 @@ use std::sync::{Arc, Mutex};
 
 use rdkafka::error::KafkaError;
 use rdkafka::producer::{DeliveryResult, ProducerContext};
+use rdkafka::types::RDKafkaErrorCode;
 use rdkafka::ClientContext;
 use tokio::sync::oneshot;
 
@@ -48,10 +49,28 @@ impl BatchDelivery {
     }
 }
 
-/// Routes librdkafka delivery reports to their batch.
-pub struct DeliveryContext;
+/// Routes librdkafka delivery reports to their batch, and keeps the client's
+/// last global error (a refused SASL login, say) for readiness to show.
+#[derive(Default)]
+pub struct DeliveryContext {
+    last_error: Mutex<Option<String>>,
+}
 
-impl ClientContext for DeliveryContext {}
+impl DeliveryContext {
+    pub fn last_error(&self) -> Option<String> {
+        self.last_error.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+}
+
+impl ClientContext for DeliveryContext {
+    fn error(&self, error: KafkaError, reason: &str) {
+        log::error!("librdkafka: {error}: {reason}");
+        // "All brokers are down" follows the error that says why; keep that one.
+        if error.rdkafka_error_code() != Some(RDKafkaErrorCode::AllBrokersDown) {
+            *self.last_error.lock().unwrap_or_else(|p| p.into_inner()) = Some(reason.to_owned());
+        }
+    }
+}
 
 impl ProducerContext for DeliveryContext {
     type DeliveryOpaque = Arc<BatchDelivery>;
@@ -65,7 +84,6 @@ impl ProducerContext for DeliveryContext {
 mod tests {
     use super::*;
     use crate::backpressure::InflightBudget;
-    use rdkafka::types::RDKafkaErrorCode;
 
     #[test]
     fn answers_once_after_every_record_and_the_enqueue_guard() {

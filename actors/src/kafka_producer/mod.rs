@@ -97,7 +97,7 @@ pub struct KafkaProducer {
 
 impl KafkaProducer {
     pub fn new(settings: &KafkaSettings) -> Result<Self, KafkaError> {
-        let producer = settings.client_config().create_with_context(DeliveryContext)?;
+        let producer = settings.client_config().create_with_context(DeliveryContext::default())?;
         Ok(Self {
             producer: Arc::new(producer),
             topic: settings.topic.as_str().into(),
@@ -193,7 +193,10 @@ impl Handler<CheckBroker> for KafkaProducer {
 }
 
 fn topic_metadata(producer: &SharedProducer, topic: &str) -> CheckResult {
-    let metadata = producer.client().fetch_metadata(Some(topic), METADATA_TIMEOUT).map_err(|e| format!("broker unreachable: {e}"))?;
+    let metadata = producer.client().fetch_metadata(Some(topic), METADATA_TIMEOUT).map_err(|e| match producer.context().last_error() {
+        Some(last) => format!("broker unreachable: {e}; last client error: {last}"),
+        None => format!("broker unreachable: {e}"),
+    })?;
     let found = metadata.topics().iter().find(|t| t.name() == topic).ok_or_else(|| format!("topic '{topic}' not found"))?;
     if let Some(error) = found.error() {
         return Err(format!("topic '{topic}': {}", RDKafkaErrorCode::from(error)));

@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# What building the frontier needs besides Rust: rdkafka compiles its bundled
+# librdkafka with a C toolchain, make, perl and pkg-config, against OpenSSL's
+# headers (SASL/SCRAM and TLS to the broker). Installs from Debian what is missing.
+set -euo pipefail
+
+missing=()
+command -v cc >/dev/null || missing+=(build-essential)
+command -v make >/dev/null || missing+=(make)
+command -v perl >/dev/null || missing+=(perl)
+command -v pkg-config >/dev/null || missing+=(pkg-config)
+pkg-config --exists openssl 2>/dev/null || missing+=(libssl-dev)
+if [[ ${#missing[@]} -gt 0 ]]; then
+  echo "build-deps: installing ${missing[*]} (Debian)" >&2
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
