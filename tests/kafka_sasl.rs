@@ -62,7 +62,7 @@ fn scram_credentials_publish_through_an_authenticating_broker() {
     ] {
         consumer.set(key, value);
     }
-    let records = records_with(consumer, &run_id, 2, Duration::from_secs(20));
+    let records = records_with(consumer, &[&run_id], 2, Duration::from_secs(20));
     let tags: Vec<_> = records.iter().map(|r| r.value["payload"]["tag_name"].as_str().unwrap()).collect();
     assert_eq!(tags, ["a", "b"]);
     assert!(!frontier.log_text().contains(&password), "the password never reaches the logs");

@@ -205,11 +205,18 @@ pub fn records_for(run_id: &str, expected: usize, timeout: Duration) -> Vec<Reco
 pub fn records_at(bootstrap: &str, run_id: &str, expected: usize, timeout: Duration) -> Vec<Record> {
     let mut config = ClientConfig::new();
     config.set("bootstrap.servers", bootstrap);
-    records_with(config, run_id, expected, timeout)
+    records_with(config, &[run_id], expected, timeout)
 }
 
-/// [`records_for`] with a consumer configured by the caller (credentials, say).
-pub fn records_with(mut config: ClientConfig, run_id: &str, expected: usize, timeout: Duration) -> Vec<Record> {
+/// The records of several runs in one pass over the topic: `expected` in all.
+pub fn records_of_runs(run_ids: &[&str], expected: usize, timeout: Duration) -> Vec<Record> {
+    let mut config = ClientConfig::new();
+    config.set("bootstrap.servers", kafka_bootstrap());
+    records_with(config, run_ids, expected, timeout)
+}
+
+/// The records of `run_ids`, with a consumer configured by the caller (credentials, say).
+pub fn records_with(mut config: ClientConfig, run_ids: &[&str], expected: usize, timeout: Duration) -> Vec<Record> {
     let consumer: BaseConsumer = config
         .set("group.id", "matyan-tests")
         .set("enable.auto.commit", "false")
@@ -229,7 +236,7 @@ pub fn records_with(mut config: ClientConfig, run_id: &str, expected: usize, tim
         match consumer.poll(Duration::from_millis(200)) {
             Some(Ok(message)) => {
                 quiet_since = Instant::now();
-                if message.key() == Some(run_id.as_bytes()) {
+                if message.key().is_some_and(|key| run_ids.iter().any(|run_id| run_id.as_bytes() == key)) {
                     found.push(Record {
                         partition: message.partition(),
                         offset: message.offset(),
