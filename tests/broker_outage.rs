@@ -40,18 +40,6 @@ fn local_stack(command: &str) {
     assert!(status.success(), "local-stack.sh {command} failed");
 }
 
-fn wait_for_readiness(frontier: &Frontier, expected: u16, within: Duration) -> Value {
-    let deadline = Instant::now() + within;
-    loop {
-        let (status, _, body) = get(&frontier.url("/health/ready/"));
-        if status == expected {
-            return serde_json::from_str(&body).unwrap();
-        }
-        assert!(Instant::now() < deadline, "readiness stayed {status} ({body}), expected {expected}");
-        std::thread::sleep(Duration::from_millis(250));
-    }
-}
-
 /// Tansu 0.6 cannot bump an idempotent producer's epoch (its `init_producer`
 /// ends in `todo!()` for that request, which stops its storage), and librdkafka
 /// bumps it after a timeout. So these tests run without idempotence, keeping
@@ -186,25 +174,6 @@ fn no_acked_message_is_lost_when_the_broker_hangs_under_load() {
 #[test]
 fn no_acked_message_is_lost_when_the_broker_restarts_under_load() {
     no_acked_message_is_lost_across("durable-kafka-stop", "durable-kafka-start");
-}
-
-/// A masked text frame with an all-zero mask, for writing raw bytes.
-fn masked_text_frame(payload: &[u8]) -> Vec<u8> {
-    let mut frame = vec![0x81];
-    match payload.len() {
-        len @ 0..=125 => frame.push(0x80 | len as u8),
-        len @ 126..=65535 => {
-            frame.push(0x80 | 126);
-            frame.extend_from_slice(&(len as u16).to_be_bytes());
-        }
-        len => {
-            frame.push(0x80 | 127);
-            frame.extend_from_slice(&(len as u64).to_be_bytes());
-        }
-    }
-    frame.extend_from_slice(&[0; 4]);
-    frame.extend_from_slice(payload);
-    frame
 }
 
 fn metric(metrics: &str, name: &str) -> f64 {

@@ -44,11 +44,9 @@ fn a_client_that_never_reads_its_answers_is_not_read_either() {
     let MaybeTlsStream::Plain(stream) = ws.socket.get_ref() else { unreachable!("plain ws://") };
     let mut writer = stream.try_clone().unwrap();
     writer.set_write_timeout(Some(Duration::from_secs(2))).unwrap();
-    // Masked (all-zero mask) text frames `[]`: each is answered `ok` at once,
-    // without Kafka, with ~31 bytes.
-    const EMPTY_FRAME: [u8; 8] = [0x81, 0x82, 0, 0, 0, 0, b'[', b']'];
+    // Frames `[]`: each is answered `ok` at once, without Kafka, with ~31 bytes.
     const FRAMES_PER_WRITE: usize = 10_000;
-    let batch = EMPTY_FRAME.repeat(FRAMES_PER_WRITE);
+    let batch = masked_text_frame(b"[]").repeat(FRAMES_PER_WRITE);
     let rss_before = rss_kib(frontier.pid());
     let mut frames_written = 0;
     let mut stalled = false;

@@ -403,25 +403,6 @@ fn binary_frames_and_invalid_utf8_publish_nothing() {
     assert_published_tags(&run_id, &["after-binary", "after-utf8"]);
 }
 
-/// A client text frame's bytes, masked with a zero key (so the payload reads as is).
-fn masked_text_frame(payload: &[u8]) -> Vec<u8> {
-    let mut bytes = vec![0x81];
-    match payload.len() {
-        len @ 0..=125 => bytes.push(0x80 | len as u8),
-        len @ 126..=0xFFFF => {
-            bytes.push(0x80 | 126);
-            bytes.extend_from_slice(&(len as u16).to_be_bytes());
-        }
-        len => {
-            bytes.push(0x80 | 127);
-            bytes.extend_from_slice(&(len as u64).to_be_bytes());
-        }
-    }
-    bytes.extend_from_slice(&[0, 0, 0, 0]);
-    bytes.extend_from_slice(payload);
-    bytes
-}
-
 #[test]
 fn clients_dropping_mid_frame_leave_no_session_behind() {
     let frontier = Frontier::start(&[]);

@@ -27,18 +27,6 @@ fn start_with(password: &str) -> Frontier {
     Frontier::start(&env.iter().map(|(k, v)| (*k, v.as_str())).collect::<Vec<_>>())
 }
 
-fn readiness(frontier: &Frontier, expected: u16) -> serde_json::Value {
-    let deadline = Instant::now() + Duration::from_secs(15);
-    loop {
-        let (status, _, body) = get(&frontier.url("/health/ready/"));
-        if status == expected {
-            return serde_json::from_str(&body).unwrap();
-        }
-        assert!(Instant::now() < deadline, "readiness stayed {status}: {body}");
-        std::thread::sleep(Duration::from_millis(250));
-    }
-}
-
 fn right_password() -> String {
     std::env::var("MATYAN_SASL_PASSWORD").unwrap_or_else(|_| "matyan-secret".into())
 }
@@ -47,7 +35,7 @@ fn right_password() -> String {
 fn scram_credentials_publish_through_an_authenticating_broker() {
     let password = right_password();
     let frontier = start_with(&password);
-    readiness(&frontier, 200);
+    wait_for_readiness(&frontier, 200, Duration::from_secs(15));
     let run_id = unique_run_id();
     let mut ws = frontier.ws(&run_id);
     assert_eq!(ws.roundtrip(r#"[{"type":"add_tag","tag_name":"a"},{"type":"add_tag","tag_name":"b"}]"#), ok_answer());
@@ -73,7 +61,7 @@ fn scram_credentials_publish_through_an_authenticating_broker() {
 #[test]
 fn a_wrong_password_is_a_clear_readiness_error_not_a_crash() {
     let mut frontier = start_with("not-the-password");
-    let degraded = readiness(&frontier, 503);
+    let degraded = wait_for_readiness(&frontier, 503, Duration::from_secs(15));
     let reason = degraded["checks"]["kafka"].as_str().unwrap();
     assert!(reason.contains("SASL authentication error"), "{reason}");
 

@@ -1238,7 +1238,8 @@ const VALUES: &[&str] = &[
     "\"1764151200.5\"",
 ];
 
-/// String contents (already JSON-escaped) to put between a string's quotes.
+/// String contents (already JSON-escaped) to put between a string's quotes,
+/// besides the message type names.
 const STRINGS: &[&str] = &[
     "",
     "\\u0000",
@@ -1272,53 +1273,30 @@ const STRINGS: &[&str] = &[
     "0001-01-01",
     "9999-12-31T23:59:59.999999",
     "2026-11-26T10:00:00.Z",
-    "create_run",
-    "log_metric",
-    "log_hparams",
-    "finish_run",
-    "set_run_property",
-    "add_tag",
-    "remove_tag",
-    "log_custom_object",
-    "log_terminal_line",
-    "log_record",
-    "blob_ref",
     "delete_run",
     "Add_Tag",
     "add_tag ",
     "add\\u005ftag",
 ];
 
-/// Keys to put in place of a key.
-const KEYS: &[&str] = &[
-    "type",
-    "client_datetime",
-    "force_resume",
-    "name",
-    "value",
-    "step",
-    "epoch",
-    "context",
-    "dtype",
-    "description",
-    "archived",
-    "experiment",
-    "tag_name",
-    "line",
-    "message",
-    "level",
-    "timestamp",
-    "logger_info",
-    "extra_args",
-    "s3_key",
-    "artifact_path",
-    "content_type",
-    "run_id",
-    "",
-    "Type",
-    "type ",
-    "t\\u0079pe",
-];
+fn pick_string(rng: &mut Rng) -> &'static str {
+    if rng.one_in(4) {
+        rng.pick(&MessageType::ALL).as_str()
+    } else {
+        *rng.pick(STRINGS)
+    }
+}
+
+/// Keys to put in place of a key: the known fields, and these near misses.
+const ODD_KEYS: &[&str] = &["run_id", "", "Type", "type ", "t\\u0079pe"];
+
+fn pick_key(rng: &mut Rng) -> &'static str {
+    if rng.below(KNOWN_FIELDS.len() + ODD_KEYS.len()) < KNOWN_FIELDS.len() {
+        *rng.pick(&KNOWN_FIELDS)
+    } else {
+        *rng.pick(ODD_KEYS)
+    }
+}
 
 /// JSON whitespace, and whitespace JSON does not allow.
 const WHITESPACE: &[&str] = &[" ", "\t", "\n", "\r", "\x0b", "\x0c", "\u{85}", "\u{a0}", "\u{2028}", "\u{3000}", "\u{feff}"];
@@ -1397,14 +1375,14 @@ fn mutate(rng: &mut Rng, input: &mut Vec<u8>, seeds: &[Vec<u8>], pool: &[Vec<u8>
         7 | 8 => {
             let lexed = Lexed::new(input);
             if let Some(span) = lexed.random_value(rng) {
-                let value = if rng.one_in(8) { format!("\"{}\"", rng.pick(STRINGS)) } else { rng.pick(VALUES).to_string() };
+                let value = if rng.one_in(8) { format!("\"{}\"", pick_string(rng)) } else { rng.pick(VALUES).to_string() };
                 input.splice(span, value.into_bytes());
             }
         }
         9 => {
             let lexed = Lexed::new(input);
             if let Some(span) = lexed.random_string(rng) {
-                let content = rng.pick(STRINGS).as_bytes().to_vec();
+                let content = pick_string(rng).as_bytes().to_vec();
                 input.splice(span.start + 1..span.end.saturating_sub(1).max(span.start + 1), content);
             }
         }
@@ -1419,7 +1397,7 @@ fn mutate(rng: &mut Rng, input: &mut Vec<u8>, seeds: &[Vec<u8>], pool: &[Vec<u8>
             let lexed = Lexed::new(input);
             if let Some(k) = lexed.random_key(rng) {
                 let (_, start, end) = lexed.toks[k];
-                let key = format!("\"{}\"", rng.pick(KEYS));
+                let key = format!("\"{}\"", pick_key(rng));
                 input.splice(start..end, key.into_bytes());
             }
         }
@@ -1435,8 +1413,8 @@ fn mutate(rng: &mut Rng, input: &mut Vec<u8>, seeds: &[Vec<u8>], pool: &[Vec<u8>
             if let Some(k) = lexed.random_of_index(rng, Tok::Open, b'{', input) {
                 let (_, _, end) = lexed.toks[k];
                 let empty = lexed.toks.get(k + 1).is_some_and(|t| t.0 == Tok::Close);
-                let value = if rng.one_in(3) { format!("\"{}\"", rng.pick(STRINGS)) } else { rng.pick(VALUES).to_string() };
-                let member = format!("\"{}\":{value}{}", rng.pick(KEYS), if empty { "" } else { "," });
+                let value = if rng.one_in(3) { format!("\"{}\"", pick_string(rng)) } else { rng.pick(VALUES).to_string() };
+                let member = format!("\"{}\":{value}{}", pick_key(rng), if empty { "" } else { "," });
                 input.splice(end..end, member.into_bytes());
             }
         }
@@ -1782,7 +1760,7 @@ impl Lexed {
                 out.push(b',');
             }
             if !object {
-                let key = if n == 0 { "type" } else { rng.pick(KEYS) };
+                let key = if n == 0 { "type" } else { pick_key(rng) };
                 out.extend_from_slice(format!("\"{key}\":").as_bytes());
             }
             out.extend_from_slice(&b[child]);

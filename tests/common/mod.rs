@@ -317,3 +317,36 @@ pub fn rss_kib(pid: u32) -> u64 {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
     status.lines().find_map(|l| l.strip_prefix("VmRSS:")).and_then(|v| v.split_whitespace().next()?.parse().ok()).unwrap()
 }
+
+/// Polls readiness until it answers `expected`; its JSON body.
+pub fn wait_for_readiness(frontier: &Frontier, expected: u16, within: Duration) -> Value {
+    let deadline = Instant::now() + within;
+    loop {
+        let (status, _, body) = get(&frontier.url("/health/ready/"));
+        if status == expected {
+            return serde_json::from_str(&body).unwrap();
+        }
+        assert!(Instant::now() < deadline, "readiness stayed {status} ({body}), expected {expected}");
+        std::thread::sleep(Duration::from_millis(250));
+    }
+}
+
+/// A client text frame's bytes, masked with a zero key (so the payload reads as is),
+/// for writing raw bytes to a WebSocket.
+pub fn masked_text_frame(payload: &[u8]) -> Vec<u8> {
+    let mut frame = vec![0x81];
+    match payload.len() {
+        len @ 0..=125 => frame.push(0x80 | len as u8),
+        len @ 126..=65535 => {
+            frame.push(0x80 | 126);
+            frame.extend_from_slice(&(len as u16).to_be_bytes());
+        }
+        len => {
+            frame.push(0x80 | 127);
+            frame.extend_from_slice(&(len as u64).to_be_bytes());
+        }
+    }
+    frame.extend_from_slice(&[0; 4]);
+    frame.extend_from_slice(payload);
+    frame
+}
