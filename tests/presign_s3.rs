@@ -86,4 +86,11 @@ fn bad_presign_requests_get_clear_errors() {
     let (status, answer) = post_json(&frontier.url("/api/v1/rest/artifacts/presign"), "{oops");
     assert_eq!(status, 422);
     assert_eq!(answer["detail"][0]["type"], "json_invalid");
+    // A body that is not declared JSON is not read as JSON (as FastAPI): 422.
+    let body = json!({"run_id": unique_run_id(), "artifact_path": "a.png"}).to_string();
+    let mut response =
+        http().post(&frontier.url("/api/v1/rest/artifacts/presign")).header("content-type", "text/plain").send(body.as_str()).unwrap();
+    assert_eq!(response.status().as_u16(), 422);
+    let answer: Value = serde_json::from_str(&response.body_mut().read_to_string().unwrap()).unwrap();
+    assert_eq!(answer["detail"][0]["type"], "model_attributes_type");
 }
