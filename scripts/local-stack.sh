@@ -166,6 +166,8 @@ stop() {
       pids+=("$(cat "$RUN/$name.pid")")
       names+=("$name")
       kill "${pids[-1]}" 2>/dev/null || true
+      # A paused (SIGSTOPped) broker only sees the SIGTERM once it runs again.
+      kill -CONT "${pids[-1]}" 2>/dev/null || true
     fi
     rm -f "$RUN/$name.pid"
   done
@@ -330,8 +332,11 @@ case "${1:-}" in
   down) stop tansu tansu-durable tansu-sasl weed fake-gcs azurite azurite-tls ;;
   durable-kafka-stop) stop tansu-durable ;;
   durable-kafka-start) start_durable_kafka ;;
-  durable-kafka-pause) kill -STOP "$(cat "$RUN/tansu-durable.pid")" ;;
-  durable-kafka-resume) kill -CONT "$(cat "$RUN/tansu-durable.pid")" ;;
+  durable-kafka-pause | durable-kafka-resume)
+    running tansu-durable || { log "tansu-durable is not running"; exit 1; }
+    if [[ $1 == durable-kafka-pause ]]; then signal=STOP; else signal=CONT; fi
+    kill -"$signal" "$(cat "$RUN/tansu-durable.pid")"
+    ;;
   status)
     for name in tansu tansu-durable tansu-sasl weed fake-gcs azurite azurite-tls; do
       if running "$name"; then echo "$name: running (pid $(cat "$RUN/$name.pid"))"; else echo "$name: stopped"; fi

@@ -197,8 +197,10 @@ impl WsSession {
         self.close_if_done(ctx);
     }
 
+    /// Reads on while there is room for frames, and never once shutdown has
+    /// begun: what was received gets answered, nothing new is taken.
     fn update_gate(&self) {
-        self.gate.set_open(self.answers.len() < self.limits.max_frames_in_flight);
+        self.gate.set_open(!self.closing && self.answers.len() < self.limits.max_frames_in_flight);
     }
 
     fn close(&mut self, code: CloseCode, why: String, ctx: &mut ws::WebsocketContext<Self>) {
@@ -285,6 +287,7 @@ impl Handler<GoingAway> for WsSession {
 
     fn handle(&mut self, _: GoingAway, ctx: &mut Self::Context) {
         self.closing = true;
+        self.update_gate();
         self.close_if_done(ctx);
     }
 }

@@ -60,6 +60,11 @@ impl DeliveryContext {
     pub fn last_error(&self) -> Option<String> {
         self.last_error.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
+
+    /// Forgets the last error once the broker answers again, so an old one is not shown later.
+    pub fn clear_last_error(&self) {
+        self.last_error.lock().unwrap_or_else(|p| p.into_inner()).take();
+    }
 }
 
 impl ClientContext for DeliveryContext {

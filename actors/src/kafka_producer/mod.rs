@@ -204,6 +204,7 @@ fn topic_metadata(producer: &SharedProducer, topic: &str) -> CheckResult {
     if found.partitions().is_empty() {
         return Err(format!("topic '{topic}' has no partitions"));
     }
+    producer.context().clear_last_error();
     Ok(())
 }
 
