@@ -155,18 +155,15 @@ impl WsSession {
         self.update_gate();
         let publish = self.producer.send(Publish { key: Arc::clone(&self.run_id), frame, permit });
         let answer_timeout = self.limits.answer_timeout;
-        let acked = async move {
-            let acked = async {
-                match publish.await {
-                    Ok(published) => published.acked().await.map_err(|e| e.to_string()),
-                    Err(mailbox) => Err(format!("the producer is unavailable: {mailbox}")),
-                }
-            };
-            tokio::time::timeout(answer_timeout, acked)
-                .await
-                .unwrap_or_else(|_| Err(format!("Kafka did not acknowledge the messages within {:.1} s", answer_timeout.as_secs_f64())))
-        };
-        ctx.spawn(acked.into_actor(self).map(move |result, act, ctx| {
+        let acked = tokio::time::timeout(answer_timeout, async move {
+            match publish.await {
+                Ok(published) => published.acked().await.map_err(|e| e.to_string()),
+                Err(mailbox) => Err(format!("the producer is unavailable: {mailbox}")),
+            }
+        });
+        ctx.spawn(acked.into_actor(self).map(move |timed, act, ctx| {
+            let result = timed
+                .unwrap_or_else(|_| Err(format!("Kafka did not acknowledge the messages within {:.1} s", answer_timeout.as_secs_f64())));
             let (answer, outcome) = match result {
                 Ok(()) => (FrameAnswer::ok(), FrameResult::Ok),
                 Err(error) => {
