@@ -19,7 +19,7 @@ use matyan_actors::presign::{AzureStore, BlobStore, EnsureBucket, GcsStore, Pres
 use crate::config::{BlobSettings, Settings};
 use crate::http_metrics::{self, HttpMetrics};
 use crate::request_id;
-use crate::routes::{self, AppState};
+use crate::routes::{self, AppState, Surface};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
@@ -95,6 +95,7 @@ pub async fn run(settings: Settings) -> Result<(), StartupError> {
     });
     let cors_origins = settings.cors_origins.clone();
     let metrics_enabled = settings.metrics_enabled;
+    let surface = Surface { metrics: metrics_enabled };
     let address = format!("{}:{}", settings.host, settings.port);
     let server = HttpServer::new(move || {
         App::new()
@@ -102,7 +103,7 @@ pub async fn run(settings: Settings) -> Result<(), StartupError> {
             .app_data(http_metrics.clone())
             // Presign bodies are a few hundred bytes; larger ones get 413.
             .app_data(web::PayloadConfig::new(MAX_PRESIGN_BODY))
-            .configure(routes::configure)
+            .configure(|cfg| routes::configure(cfg, surface))
             .wrap(Condition::new(metrics_enabled, exporter.clone()))
             .wrap(from_fn(http_metrics::record))
             .wrap(cors(&cors_origins))

@@ -1,6 +1,9 @@
 //! HTTP routes. Handlers stay thin: extract, ask an actor, map its reply.
+//! Each carries its OpenAPI operation; [`register`] is the one list of them.
 
+mod docs;
 mod health;
+mod openapi;
 mod presign;
 mod ws;
 
@@ -12,10 +15,13 @@ use matyan_actors::kafka_producer::KafkaProducer;
 use matyan_actors::metrics::SessionMetrics;
 use matyan_actors::presign::PresignActor;
 use matyan_actors::ws_session::SessionLimits;
-use serde_json::json;
+use serde::Serialize;
+use utoipa::ToSchema;
 
 use crate::auth::{AuthError, Authenticator};
 use std::sync::Arc;
+
+pub use openapi::Routes;
 
 /// What the handlers share.
 pub struct AppState {
@@ -28,16 +34,68 @@ pub struct AppState {
     pub inflight_budget: Arc<InflightBudget>,
 }
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/api/v1/ws/runs/{run_id}", web::get().to(ws::upgrade))
-        .route("/api/v1/rest/artifacts/presign", web::post().to(presign::presign))
-        .route("/api/v1/rest/version/", web::get().to(version))
-        .route("/health/live/", web::get().to(health::live))
-        .route("/health/ready/", web::get().to(health::ready));
+/// What the App serves besides its routes, which the document must list too.
+#[derive(Clone, Copy)]
+pub struct Surface {
+    /// `/metrics/`, answered by the exporter middleware.
+    pub metrics: bool,
 }
 
-async fn version() -> HttpResponse {
-    HttpResponse::Ok().json(json!({"version": env!("CARGO_PKG_VERSION"), "component": "frontier"}))
+/// Every route, once: the App serves it and the document describes it.
+pub fn register(routes: &mut Routes, surface: Surface) {
+    routes.add::<ws::__path_upgrade, _, _>(ws::upgrade);
+    routes.add::<presign::__path_presign, _, _>(presign::presign);
+    routes.add::<__path_version, _, _>(version);
+    routes.add::<health::__path_live, _, _>(health::live);
+    routes.add::<health::__path_ready, _, _>(health::ready);
+    if surface.metrics {
+        routes.add_served_by_middleware::<health::__path_metrics>();
+    }
+    routes.add::<docs::__path_openapi_json, _, _>(docs::openapi_json);
+    routes.add::<docs::__path_docs, _, _>(docs::docs);
+}
+
+/// The App's routes, and the document they make (for `/openapi.json` and `/docs`).
+pub fn configure(cfg: &mut web::ServiceConfig, surface: Surface) {
+    let mut routes = Routes::new(Some(cfg));
+    register(&mut routes, surface);
+    let pages = docs::Pages::new(&routes.document());
+    cfg.app_data(web::Data::new(pages));
+}
+
+/// The OpenAPI document of what [`configure`] serves.
+#[cfg(test)]
+pub fn document(surface: Surface) -> utoipa::openapi::OpenApi {
+    let mut routes = Routes::new(None);
+    register(&mut routes, surface);
+    routes.document()
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Version {
+    /// This build's crate version.
+    #[schema(example = "0.4.0")]
+    version: &'static str,
+    #[schema(example = "frontier")]
+    component: &'static str,
+}
+
+/// The gateway's version.
+#[utoipa::path(
+    get,
+    path = "/api/v1/rest/version/",
+    tag = "service",
+    responses((status = 200, description = "The version of this build", body = Version)),
+)]
+pub async fn version() -> HttpResponse {
+    HttpResponse::Ok().json(Version { version: env!("CARGO_PKG_VERSION"), component: "frontier" })
+}
+
+/// An error answer, in FastAPI's shape.
+#[derive(Serialize, ToSchema)]
+pub struct ErrorDetail {
+    /// What went wrong.
+    detail: String,
 }
 
 /// 401 for a missing or unknown token, 403 for a token bound to other runs.
@@ -51,7 +109,7 @@ fn unauthorized(error: AuthError) -> HttpResponse {
     response
 }
 
-/// A JSON error body in FastAPI's shape (`{"detail": ...}`), which clients already parse.
-fn detail(status: actix_web::http::StatusCode, detail: impl serde::Serialize) -> HttpResponse {
-    HttpResponse::build(status).json(json!({ "detail": detail }))
+/// An [`ErrorDetail`] answer.
+fn detail(status: actix_web::http::StatusCode, detail: impl Into<String>) -> HttpResponse {
+    HttpResponse::build(status).json(ErrorDetail { detail: detail.into() })
 }
