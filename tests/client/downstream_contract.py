@@ -230,8 +230,9 @@ async def read_like_the_worker(bootstrap: str, topic: str, run_id: str, codecs: 
             check(time.monotonic() < deadline,
                   f"no finish_run within {timeout} s; read {[m.type for _, m in messages]}")
             try:
-                # The worker's defaults: ingest_batch_timeout_ms=1000, ingest_batch_size=500.
-                batch = await consumer.getmany(timeout_ms=1000, max_records=500)
+                # The worker's defaults (matyan_backend/config.py): ingest_batch_timeout_ms=100,
+                # ingest_batch_size=200.
+                batch = await consumer.getmany(timeout_ms=100, max_records=200)
             except Exception as error:  # noqa: BLE001 - any reading error fails the contract
                 fail(f"the 0.3.0 worker's consumer cannot read the records: {type(error).__name__}: {error}"
                      f" ((base offset, codec) of the batches parsed: {codecs.seen})")
