@@ -39,8 +39,9 @@ new_topic() {
 }
 
 frontier_pid=""
+# start_ours TOPIC [CODEC]: the gateway at its defaults, or with another record codec.
 start_ours() {
-  KAFKA_DATA_INGESTION_TOPIC=$1 HOST=127.0.0.1 PORT=$ours_port LOG_LEVEL=WARNING \
+  KAFKA_COMPRESSION_TYPE=${2:-none} KAFKA_DATA_INGESTION_TOPIC=$1 HOST=127.0.0.1 PORT=$ours_port LOG_LEVEL=WARNING \
     "target/$profile_dir/matyan-frontier" start >"$CACHE_LOG" 2>&1 &
   frontier_pid=$!
   for _ in $(seq 1 100); do (exec 3<>"/dev/tcp/127.0.0.1/$ours_port") 2>/dev/null && return; sleep 0.1; done
@@ -93,6 +94,16 @@ for connections in 1 16 64; do
     "$loadgen" ceiling --bootstrap "$KAFKA_BOOTSTRAP_SERVERS" --topic "$topic" --connections "$connections" --batch "$batch" --seconds "$seconds" | tee -a "$results"
   done
 done
+
+# The trade-off of an opt-in codec: lz4 batches at 64 x 100, gateway and ceiling
+# (the 0.3.0 workers cannot read them: see KAFKA_COMPRESSION_TYPE).
+topic=$(new_topic ours-lz4)
+start_ours "$topic" lz4
+ws ours-lz4 "$ours_port" "$frontier_pid" 64 100
+stop_ours
+topic=$(new_topic ceiling-lz4)
+KAFKA_COMPRESSION_TYPE=lz4 "$loadgen" ceiling --bootstrap "$KAFKA_BOOTSTRAP_SERVERS" --topic "$topic" --connections 64 --batch 100 \
+  --seconds "$seconds" | tee -a "$results"
 
 # Latency at half of the measured maximum (64 connections, 100-message frames):
 # each connection pauses so that the offered load is half of what it acked.

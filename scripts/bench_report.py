@@ -44,21 +44,23 @@ def machine():
 
 def table(results):
     print(f"Machine: {machine()}\n")
-    print("| connections | msgs/frame | ours msgs/s | reference msgs/s | ceiling msgs/s | ours/reference | ours/ceiling | ours p50 / p99 / p99.9 ms | ours CPU cores | errors | Kafka == acked |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    print("| connections | msgs/frame | codec | ours msgs/s | reference msgs/s | ceiling msgs/s | ours/reference | ours/ceiling | ours p50 / p99 / p99.9 ms | ours CPU cores | errors | Kafka == acked |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+    # The default (uncompressed) rows, then the opt-in lz4 row; the reference never compresses.
     for r in results:
-        if r["label"] != "ours" or r["mode"] != "ws":
+        codec = {"ours": "none", "ours-lz4": "lz4"}.get(r["label"])
+        if codec is None or r["mode"] != "ws":
             continue
         c, b = r["connections"], r["batch"]
         ref = find(results, "reference", c, b)
-        ceiling = find(results, "raw rdkafka", c, b)
+        ceiling = find(results, f"raw rdkafka {codec}", c, b)
         ours = r["messages_per_second"]
         ratio = lambda other: f"{ours / other['messages_per_second']:.1f}x" if other and other["messages_per_second"] else "n/a"
         share = f"{100 * ours / ceiling['messages_per_second']:.0f} %" if ceiling and ceiling["messages_per_second"] else "n/a"
         lat = r["latency_ms"]
         errors = r["errors"] + (ref["errors"] if ref else 0)
         match = "yes" if r["records_match"] and (ref is None or ref["records_match"]) else "NO"
-        print(f"| {c} | {b} | {ours:,.0f} | {ref['messages_per_second'] if ref else 0:,.0f} | {ceiling['messages_per_second'] if ceiling else 0:,.0f} | {ratio(ref)} | {share} | "
+        print(f"| {c} | {b} | {codec} | {ours:,.0f} | {ref['messages_per_second'] if ref else 0:,.0f} | {ceiling['messages_per_second'] if ceiling else 0:,.0f} | {ratio(ref)} | {share} | "
               f"{lat['p50']:.1f} / {lat['p99']:.1f} / {lat['p999']:.1f} | {r['server']['cpu_cores_used']:.2f} | {errors} | {match} |")
     for r in results:
         if r["label"] == "ours-half-load":

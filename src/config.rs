@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use matyan_actors::kafka_producer::KafkaSettings;
+use matyan_actors::kafka_producer::{Compression, KafkaSettings};
 use matyan_actors::presign::{AzureSettings, GcsSettings, S3Settings};
 use matyan_actors::schema::FrameLimits;
 use matyan_actors::ws_session::SessionLimits;
@@ -48,6 +48,7 @@ struct Env {
     kafka_linger_ms: u64,
     #[serde(default = "defaults::kafka_max_record_bytes")]
     kafka_max_record_bytes: usize,
+    kafka_compression_type: Option<String>,
     #[serde(default = "defaults::blob_backend_type")]
     blob_backend_type: String,
     #[serde(default = "defaults::s3_endpoint")]
@@ -230,6 +231,7 @@ impl Settings {
 
 impl Env {
     fn validate(self, extra_properties: Vec<(String, String)>) -> Result<Settings, ConfigError> {
+        let compression = parse_compression(self.kafka_compression_type.as_deref(), &extra_properties)?;
         let environment = self.matyan_environment.or(self.environment).unwrap_or_else(|| "development".into()).to_ascii_lowercase();
         let production = environment == "production";
         let log_filter = parse_log_level(&self.log_level)?;
@@ -339,6 +341,7 @@ impl Env {
                 sasl_password: self.kafka_sasl_password,
                 message_timeout: Duration::from_millis(self.kafka_message_timeout_ms),
                 linger: Duration::from_millis(self.kafka_linger_ms),
+                compression,
                 extra_properties,
             },
             blob,
@@ -380,6 +383,26 @@ fn parse_log_level(level: &str) -> Result<log::LevelFilter, ConfigError> {
         "ERROR" | "CRITICAL" => log::LevelFilter::Error,
         other => return Err(invalid("LOG_LEVEL", format!("'{other}' is not one of DEBUG, INFO, WARNING, ERROR, CRITICAL"))),
     })
+}
+
+/// One place sets the codec: a pass-through `compression.type` (or its alias
+/// `compression.codec`) would silently override it, so it is refused.
+fn parse_compression(name: Option<&str>, extra_properties: &[(String, String)]) -> Result<Compression, ConfigError> {
+    if let Some((key, _)) = extra_properties.iter().find(|(key, _)| key == "compression.type" || key == "compression.codec") {
+        return Err(invalid(
+            "KAFKA_COMPRESSION_TYPE",
+            format!("set the codec here, not through the librdkafka property '{key}' (one of {})", Compression::NAMES),
+        ));
+    }
+    match name {
+        None => Ok(Compression::default()),
+        Some(name) => Compression::parse(name).ok_or_else(|| {
+            invalid(
+                "KAFKA_COMPRESSION_TYPE",
+                format!("'{name}' is not one of {} (the 0.3.0 workers read only none and gzip)", Compression::NAMES),
+            )
+        }),
+    }
 }
 
 fn parse_bool(var: &'static str, value: &str) -> Result<bool, ConfigError> {
@@ -473,6 +496,19 @@ mod tests {
         assert!(settings(&[prod, kafka, s3, ("S3_ACCESS_KEY", "a"), ("S3_SECRET_KEY", "b")]).is_ok());
         assert!(error(&[("MATYAN_ENVIRONMENT", "production"), kafka, ("BLOB_BACKEND_TYPE", "azure")]).starts_with("AZURE_CONN_STR:"));
         assert!(settings(&[prod, kafka, ("BLOB_BACKEND_TYPE", "azure"), ("AZURE_ACCOUNT_URL", "https://a.blob.core.windows.net")]).is_ok());
+    }
+
+    #[test]
+    fn records_are_uncompressed_unless_a_codec_is_chosen() {
+        assert_eq!(settings(&[]).unwrap().kafka.compression, Compression::None, "what the 0.3.0 workers read");
+        assert_eq!(settings(&[]).unwrap().kafka.client_config().get("compression.type"), Some("none"));
+        let gzip = settings(&[("KAFKA_COMPRESSION_TYPE", "GZIP")]).unwrap();
+        assert_eq!(gzip.kafka.client_config().get("compression.type"), Some("gzip"));
+        assert_eq!(settings(&[("KAFKA_COMPRESSION_TYPE", "zstd")]).unwrap().kafka.compression, Compression::Zstd);
+        assert!(error(&[("KAFKA_COMPRESSION_TYPE", "snappy")]).starts_with("KAFKA_COMPRESSION_TYPE: 'snappy' is not one of"));
+        for property in ["KAFKA_PROPERTY_COMPRESSION_TYPE", "KAFKA_PROPERTY_COMPRESSION_CODEC"] {
+            assert!(error(&[(property, "lz4")]).starts_with("KAFKA_COMPRESSION_TYPE: set the codec here"), "{property}");
+        }
     }
 
     #[test]

@@ -24,6 +24,8 @@ Environment variables (also read from ./.env; real variables win):
   KAFKA_MESSAGE_TIMEOUT_MS          delivery deadline per record, <= 14000    [10000]
   KAFKA_LINGER_MS                   producer batching delay                   [0]
   KAFKA_MAX_RECORD_BYTES            largest record accepted                   [1000000]
+  KAFKA_COMPRESSION_TYPE            none | gzip | lz4 | zstd; the 0.3.0 workers
+                                    read only none and gzip                   [none]
   KAFKA_MAX_INFLIGHT_BYTES          bytes on their way to Kafka, all connections;
                                     when spent, sockets are not read          [67108864]
   KAFKA_PROPERTY_<NAME>             any librdkafka property: KAFKA_PROPERTY_BATCH_SIZE=... sets batch.size

@@ -7,7 +7,7 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 use matyan_actors::envelope::{EnvelopeHeader, ReceiveTime};
-use matyan_actors::kafka_producer::KafkaSettings;
+use matyan_actors::kafka_producer::{Compression, KafkaSettings};
 use matyan_actors::schema::{encode_frame, FrameLimits};
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::producer::{BaseRecord, DeliveryResult, ProducerContext, ThreadedProducer};
@@ -42,6 +42,7 @@ impl ProducerContext for Context {
 }
 
 pub fn run(bootstrap: &str, topic: &str, shape: &LoadShape) -> serde_json::Value {
+    let compression = std::env::var("KAFKA_COMPRESSION_TYPE").ok().and_then(|v| Compression::parse(&v)).unwrap_or_default();
     let settings = KafkaSettings {
         bootstrap_servers: bootstrap.into(),
         topic: topic.into(),
@@ -51,6 +52,8 @@ pub fn run(bootstrap: &str, topic: &str, shape: &LoadShape) -> serde_json::Value
         sasl_password: None,
         message_timeout: Duration::from_secs(10),
         linger: Duration::from_millis(std::env::var("KAFKA_LINGER_MS").ok().and_then(|v| v.parse().ok()).unwrap_or(0)),
+        // The same codec as the gateway under test.
+        compression,
         extra_properties: Vec::new(),
     };
     let producer: Arc<ThreadedProducer<Context>> = Arc::new(settings.client_config().create_with_context(Context).expect("producer"));
@@ -118,7 +121,7 @@ pub fn run(bootstrap: &str, topic: &str, shape: &LoadShape) -> serde_json::Value
     let p =
         |q: f64| if latencies.is_empty() { 0.0 } else { latencies[((latencies.len() - 1) as f64 * q).round() as usize] as f64 / 1000.0 };
     json!({
-        "mode": "ceiling", "label": "raw rdkafka", "connections": shape.connections, "batch": shape.batch, "seconds": elapsed,
+        "mode": "ceiling", "label": format!("raw rdkafka {}", compression.as_str()), "connections": shape.connections, "batch": shape.batch, "seconds": elapsed,
         "acked_messages": acked, "errors": errors, "messages_per_second": acked as f64 / elapsed,
         "latency_ms": {"p50": p(0.5), "p99": p(0.99), "p999": p(0.999)},
     })

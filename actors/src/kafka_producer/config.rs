@@ -4,6 +4,42 @@ use std::time::Duration;
 
 use rdkafka::ClientConfig;
 
+/// The codec of the record batches the producer writes. `None` by default: the
+/// 0.3.0 ingestion workers (aiokafka without compression extras) read only
+/// uncompressed and gzip batches, and fail on lz4 or zstd ones.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Compression {
+    #[default]
+    None,
+    Gzip,
+    Lz4,
+    Zstd,
+}
+
+impl Compression {
+    pub const NAMES: &'static str = "none, gzip, lz4, zstd";
+
+    pub fn parse(name: &str) -> Option<Self> {
+        Some(match name.trim().to_ascii_lowercase().as_str() {
+            "none" => Self::None,
+            "gzip" => Self::Gzip,
+            "lz4" => Self::Lz4,
+            "zstd" => Self::Zstd,
+            _ => return None,
+        })
+    }
+
+    /// librdkafka's name for it (`compression.type`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::None => "none",
+            Self::Gzip => "gzip",
+            Self::Lz4 => "lz4",
+            Self::Zstd => "zstd",
+        }
+    }
+}
+
 /// Everything the producer actor needs to know about the broker.
 #[derive(Clone)]
 pub struct KafkaSettings {
@@ -17,6 +53,7 @@ pub struct KafkaSettings {
     /// error; below the client's 15 s wait so every frame gets an answer.
     pub message_timeout: Duration,
     pub linger: Duration,
+    pub compression: Compression,
     /// Any other librdkafka property (`KAFKA_PROPERTY_*`), applied last.
     pub extra_properties: Vec<(String, String)>,
 }
@@ -32,6 +69,7 @@ impl std::fmt::Debug for KafkaSettings {
             .field("sasl_password", &self.sasl_password.as_ref().map(|_| "***"))
             .field("message_timeout", &self.message_timeout)
             .field("linger", &self.linger)
+            .field("compression", &self.compression)
             .field("extra_properties", &self.extra_properties.iter().map(|(k, _)| k).collect::<Vec<_>>())
             .finish()
     }
@@ -48,7 +86,7 @@ impl KafkaSettings {
             .set("enable.idempotence", "true")
             // Java-compatible murmur2, as the reference: a run keeps its partition across versions.
             .set("partitioner", "murmur2_random")
-            .set("compression.type", "lz4")
+            .set("compression.type", self.compression.as_str())
             .set("linger.ms", self.linger.as_millis().to_string())
             .set("message.timeout.ms", self.message_timeout.as_millis().to_string())
             // Bounded memory: when this fills up, sessions wait (backpressure).

@@ -18,7 +18,7 @@ use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::producer::{BaseRecord, Producer, ThreadedProducer};
 use tokio::sync::oneshot;
 
-pub use config::KafkaSettings;
+pub use config::{Compression, KafkaSettings};
 use delivery::{BatchDelivery, DeliveryContext};
 
 use crate::backpressure::InflightPermit;
