@@ -1283,7 +1283,7 @@ fn pick_string(rng: &mut Rng) -> &'static str {
     if rng.one_in(4) {
         rng.pick(&MessageType::ALL).as_str()
     } else {
-        *rng.pick(STRINGS)
+        rng.pick::<&str>(STRINGS)
     }
 }
 
@@ -1292,9 +1292,9 @@ const ODD_KEYS: &[&str] = &["run_id", "", "Type", "type ", "t\\u0079pe"];
 
 fn pick_key(rng: &mut Rng) -> &'static str {
     if rng.below(KNOWN_FIELDS.len() + ODD_KEYS.len()) < KNOWN_FIELDS.len() {
-        *rng.pick(&KNOWN_FIELDS)
+        rng.pick::<&str>(&KNOWN_FIELDS)
     } else {
-        *rng.pick(ODD_KEYS)
+        rng.pick::<&str>(ODD_KEYS)
     }
 }
 

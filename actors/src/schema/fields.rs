@@ -241,7 +241,7 @@ mod tests {
 
     #[test]
     fn nesting_is_bounded_and_brackets_in_strings_do_not_count() {
-        let nested = |levels: usize| format!("{}{}", "{\"a\":".repeat(levels), format!("1{}", "}".repeat(levels)));
+        let nested = |levels: usize| format!("{}1{}", "{\"a\":".repeat(levels), "}".repeat(levels));
         assert!(with_raw(&nested(MAX_NESTING), |r, _| object(r).map(str::to_owned)).is_ok());
         assert_eq!(
             with_raw(&nested(MAX_NESTING + 1), |r, _| object(r).map(str::to_owned)),
