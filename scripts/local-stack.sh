@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The frontier's local dependencies on 127.0.0.1, without Docker:
-#   - Tansu 0.6.0, a Kafka-protocol broker (in-memory storage), topic data-ingestion x6;
+#   - Tansu 0.6.0, a Kafka-protocol broker (in-memory storage), topic data-ingestion x6,
+#     twice: the second one is frozen by the broker-stall tests;
 #   - the same Tansu built from crates.io with sqlite storage, twice: a durable broker
 #     that keeps records and producer state across restarts (the outage tests), and
 #     one that requires SASL/SCRAM-SHA-256 (user matyan / matyan-secret);
@@ -15,6 +16,7 @@
 #
 # usage: scripts/local-stack.sh up | down | status | env | install
 #                               | durable-kafka-stop | durable-kafka-start | durable-kafka-pause | durable-kafka-resume
+#                               | stall-kafka-pause | stall-kafka-resume
 # (for the outage tests: the durable broker keeps its data across a restart; pause
 # freezes it with SIGSTOP, so connections stay open and requests go unanswered)
 set -euo pipefail
@@ -29,6 +31,7 @@ GCS_PORT="${MATYAN_GCS_PORT:-4443}"
 AZURITE_PORT="${MATYAN_AZURITE_PORT:-10000}"
 AZURITE_TLS_PORT="${MATYAN_AZURITE_TLS_PORT:-10010}"
 DURABLE_KAFKA_PORT="${MATYAN_DURABLE_KAFKA_PORT:-9094}"
+STALL_KAFKA_PORT="${MATYAN_STALL_KAFKA_PORT:-9096}"
 SASL_KAFKA_PORT="${MATYAN_SASL_KAFKA_PORT:-9095}"
 SASL_USER=matyan SASL_PASSWORD=matyan-secret
 AZURITE=azurite@3.37.0
@@ -188,19 +191,28 @@ stop() {
   log "stopped ${names[*]}"
 }
 
+# start_kafka NAME PORT: a memory-storage broker (every start is a fresh, empty
+# one) with the ingestion topic.
 start_kafka() {
-  if running tansu; then log "tansu already running"; return; fi
-  ensure_free tansu "$KAFKA_PORT"
-  # Memory storage: every start is a fresh, empty broker.
+  local name=$1 port=$2
+  if running "$name"; then log "$name already running"; return; fi
+  ensure_free "$name" "$port"
   "$BIN/tansu" broker \
-    --listener-url "tcp://127.0.0.1:$KAFKA_PORT" \
-    --advertised-listener-url "tcp://127.0.0.1:$KAFKA_PORT" \
-    --storage-engine memory://tansu/ >"$RUN/tansu.log" 2>&1 &
-  echo $! >"$RUN/tansu.pid"
-  wait_for tansu "$KAFKA_PORT"
-  "$BIN/tansu" topic create --broker "tcp://127.0.0.1:$KAFKA_PORT" --partitions "$PARTITIONS" "$TOPIC" >>"$RUN/tansu.log" 2>&1 ||
-    fail_with_log tansu "could not create topic $TOPIC"
-  log "tansu ready on 127.0.0.1:$KAFKA_PORT, topic $TOPIC with $PARTITIONS partitions"
+    --listener-url "tcp://127.0.0.1:$port" \
+    --advertised-listener-url "tcp://127.0.0.1:$port" \
+    --storage-engine memory://tansu/ >"$RUN/$name.log" 2>&1 &
+  echo $! >"$RUN/$name.pid"
+  wait_for "$name" "$port"
+  "$BIN/tansu" topic create --broker "tcp://127.0.0.1:$port" --partitions "$PARTITIONS" "$TOPIC" >>"$RUN/$name.log" 2>&1 ||
+    fail_with_log "$name" "could not create topic $TOPIC"
+  log "$name ready on 127.0.0.1:$port, topic $TOPIC with $PARTITIONS partitions"
+}
+
+# pause_resume NAME pause|resume: SIGSTOP freezes a broker (connections stay
+# open, requests go unanswered), as a GC pause or a network stall would.
+pause_resume() {
+  running "$1" || { log "$1 is not running"; exit 1; }
+  if [[ $2 == pause ]]; then kill -STOP "$(cat "$RUN/$1.pid")"; else kill -CONT "$(cat "$RUN/$1.pid")"; fi
 }
 
 # start_sqlite_kafka NAME PORT [--authentication]: a broker whose data lives in
@@ -310,6 +322,7 @@ export MATYAN_AZURITE=http://127.0.0.1:$AZURITE_PORT/devstoreaccount1
 export MATYAN_AZURITE_TLS=https://127.0.0.1:$AZURITE_TLS_PORT/devstoreaccount1
 export MATYAN_AZURITE_CA=$CACHE/azurite/ca.pem
 export MATYAN_DURABLE_KAFKA=127.0.0.1:$DURABLE_KAFKA_PORT
+export MATYAN_STALL_KAFKA=127.0.0.1:$STALL_KAFKA_PORT
 export MATYAN_SASL_KAFKA=127.0.0.1:$SASL_KAFKA_PORT
 export MATYAN_SASL_USER=$SASL_USER
 export MATYAN_SASL_PASSWORD=$SASL_PASSWORD
@@ -322,7 +335,9 @@ case "${1:-}" in
   install) install ;;
   up)
     install
-    start_kafka
+    start_kafka tansu "$KAFKA_PORT"
+    # The broker-stall tests freeze this one; the others keep serving.
+    start_kafka tansu-stall "$STALL_KAFKA_PORT"
     stop tansu-durable tansu-sasl
     rm -rf "$RUN/tansu-durable" "$RUN/tansu-sasl"
     start_durable_kafka
@@ -333,22 +348,21 @@ case "${1:-}" in
     start_azurite azurite-tls "$AZURITE_TLS_PORT" --oauth basic --cert "$CACHE/azurite/cert.pem" --key "$CACHE/azurite/key.pem"
     print_env
     ;;
-  down) stop tansu tansu-durable tansu-sasl weed fake-gcs azurite azurite-tls ;;
+  down) stop tansu tansu-stall tansu-durable tansu-sasl weed fake-gcs azurite azurite-tls ;;
   durable-kafka-stop) stop tansu-durable ;;
   durable-kafka-start) start_durable_kafka ;;
-  durable-kafka-pause | durable-kafka-resume)
-    running tansu-durable || { log "tansu-durable is not running"; exit 1; }
-    if [[ $1 == durable-kafka-pause ]]; then signal=STOP; else signal=CONT; fi
-    kill -"$signal" "$(cat "$RUN/tansu-durable.pid")"
-    ;;
+  durable-kafka-pause) pause_resume tansu-durable pause ;;
+  durable-kafka-resume) pause_resume tansu-durable resume ;;
+  stall-kafka-pause) pause_resume tansu-stall pause ;;
+  stall-kafka-resume) pause_resume tansu-stall resume ;;
   status)
-    for name in tansu tansu-durable tansu-sasl weed fake-gcs azurite azurite-tls; do
+    for name in tansu tansu-stall tansu-durable tansu-sasl weed fake-gcs azurite azurite-tls; do
       if running "$name"; then echo "$name: running (pid $(cat "$RUN/$name.pid"))"; else echo "$name: stopped"; fi
     done
     ;;
   env) print_env ;;
   *)
-    echo "usage: $0 up | down | status | env | install | durable-kafka-stop | durable-kafka-start | durable-kafka-pause | durable-kafka-resume" >&2
+    echo "usage: $0 up | down | status | env | install | durable-kafka-stop | durable-kafka-start | durable-kafka-pause | durable-kafka-resume | stall-kafka-pause | stall-kafka-resume" >&2
     exit 2
     ;;
 esac

@@ -21,7 +21,8 @@ Environment variables (also read from ./.env; real variables win):
   KAFKA_SECURITY_PROTOCOL           e.g. SASL_PLAINTEXT, SASL_SSL             [unset]
   KAFKA_SASL_MECHANISM              e.g. PLAIN, SCRAM-SHA-256                 [unset]
   KAFKA_SASL_USERNAME / _PASSWORD   SASL credentials (password never shown)   [unset]
-  KAFKA_MESSAGE_TIMEOUT_MS          delivery deadline per record, <= 14000    [10000]
+  WS_ANSWER_DEADLINE_MS             a frame not in Kafka by then is answered
+                                    error; fits the stock client's 3 x 15 s   [40000]
   KAFKA_LINGER_MS                   producer batching delay                   [0]
   KAFKA_MAX_RECORD_BYTES            largest record accepted                   [1000000]
   KAFKA_COMPRESSION_TYPE            none | gzip | lz4 | zstd; the 0.3.0 workers

@@ -23,8 +23,8 @@ use crate::routes::{self, AppState, Surface};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
-    #[error("cannot create the Kafka producer: {0}")]
-    Producer(#[from] rdkafka::error::KafkaError),
+    #[error("{0}")]
+    Producer(#[from] matyan_actors::kafka_producer::StartError),
     #[error("cannot register metrics: {0}")]
     Metrics(#[from] prometheus::Error),
     #[error("cannot build the metrics endpoint: {0}")]
@@ -58,6 +58,7 @@ pub async fn run(settings: Settings) -> Result<(), StartupError> {
     let session_metrics = SessionMetrics::register(&registry)?;
     let http_metrics = web::Data::new(HttpMetrics::register(&registry)?);
     let inflight_budget = InflightBudget::new(settings.max_inflight_bytes, &registry)?;
+    let producer = KafkaProducer::start(&settings.kafka, &registry)?;
     // actix-web-prom serves the registry; its own request metrics are switched
     // off (excluded paths), ours carry the dashboards' labels instead.
     let exporter = PrometheusMetricsBuilder::new("matyan_actix")
@@ -67,7 +68,6 @@ pub async fn run(settings: Settings) -> Result<(), StartupError> {
         .build()
         .map_err(|e| StartupError::MetricsEndpoint(e.to_string()))?;
 
-    let producer = KafkaProducer::new(&settings.kafka)?.start();
     match producer.send(CheckBroker).await {
         Ok(Ok(())) => log::info!("Kafka is reachable, topic '{}' is there", settings.kafka.topic),
         Ok(Err(reason)) => log::warn!("Kafka is not usable yet ({reason}); readiness reports it until it is"),

@@ -60,7 +60,7 @@ fn start_on_durable_broker(extra: &[(&str, &str)]) -> Frontier {
 #[test]
 fn readiness_and_publishing_follow_the_broker_through_a_restart() {
     let _broker = take_the_broker();
-    let frontier = start_on_durable_broker(&[("KAFKA_MESSAGE_TIMEOUT_MS", "3000")]);
+    let frontier = start_on_durable_broker(&[("WS_ANSWER_DEADLINE_MS", "4000")]);
     let mut ws = frontier.ws(&unique_run_id());
     assert_eq!(ws.roundtrip(r#"{"type":"add_tag","tag_name":"before"}"#), ok_answer());
 
@@ -97,7 +97,7 @@ struct StreamLog {
 /// gateway; every acked message is in Kafka, in order.
 fn no_acked_message_is_lost_across(stop: &str, start: &str) {
     let _broker = take_the_broker();
-    let frontier = start_on_durable_broker(&[("KAFKA_MESSAGE_TIMEOUT_MS", "5000")]);
+    let frontier = start_on_durable_broker(&[("WS_ANSWER_DEADLINE_MS", "6000")]);
     let halt = Arc::new(AtomicBool::new(false));
     let oks = Arc::new(AtomicUsize::new(0));
     let clients: Vec<_> = (0..8)

@@ -8,21 +8,21 @@ pub type CheckResult = Result<(), String>;
 pub const PROBE_TTL: Duration = Duration::from_secs(1);
 
 #[derive(Debug)]
-pub struct CachedCheck {
+pub struct CachedCheck<T = CheckResult> {
     ttl: Duration,
-    last: Option<(Instant, CheckResult)>,
+    last: Option<(Instant, T)>,
 }
 
-impl CachedCheck {
+impl<T: Clone> CachedCheck<T> {
     pub fn new(ttl: Duration) -> Self {
         Self { ttl, last: None }
     }
 
-    pub fn fresh(&self) -> Option<CheckResult> {
+    pub fn fresh(&self) -> Option<T> {
         self.last.as_ref().filter(|(at, _)| at.elapsed() < self.ttl).map(|(_, result)| result.clone())
     }
 
-    pub fn store(&mut self, result: CheckResult) -> CheckResult {
+    pub fn store(&mut self, result: T) -> T {
         self.last = Some((Instant::now(), result.clone()));
         result
     }
@@ -34,7 +34,7 @@ mod tests {
 
     #[test]
     fn expires_after_ttl() {
-        let mut cache = CachedCheck::new(Duration::from_millis(30));
+        let mut cache: CachedCheck = CachedCheck::new(Duration::from_millis(30));
         assert_eq!(cache.fresh(), None);
         let _ = cache.store(Err("down".into()));
         assert_eq!(cache.fresh(), Some(Err("down".into())));

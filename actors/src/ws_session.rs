@@ -16,6 +16,7 @@ use actix::prelude::*;
 use actix_http::ws::{Codec, Item};
 use actix_web::{web, HttpRequest, HttpResponse};
 use actix_web_actors::ws::{self, CloseCode, CloseReason, ProtocolError};
+use bytestring::ByteString;
 use serde::Serialize;
 
 use crate::backpressure::{InflightBudget, ReadGate};
@@ -34,9 +35,11 @@ pub struct SessionLimits {
     /// Frames received but not yet answered; at this many, the socket is not read.
     pub max_frames_in_flight: usize,
     /// A frame Kafka has not acknowledged by then is answered with an error.
-    /// librdkafka's own message timeout does not cover a request already sent
-    /// to a broker that stalls; this keeps every answer within the client's wait.
-    pub answer_timeout: Duration,
+    /// The stock client waits 15 s, resends the same frame, twice, and gives
+    /// up for good at about 45 s: until just before that, a late `ok` loses
+    /// nothing and an `error` loses the frame. librdkafka's own message
+    /// timeout does not cover a request already sent to a broker that stalls.
+    pub answer_deadline: Duration,
 }
 
 /// The answer to one frame, as the client expects it.
@@ -56,35 +59,60 @@ impl FrameAnswer {
     }
 }
 
+/// One frame's turn in the answer order.
+struct Slot {
+    answer: Option<FrameAnswer>,
+    /// The text of a frame being published, to recognise the client's resend of it.
+    text: Option<ByteString>,
+    /// Resends of it absorbed so far.
+    resends: usize,
+}
+
 /// Answers in frame order: a slot per frame, filled as results arrive.
 #[derive(Default)]
 struct AnswerQueue {
     first_seq: u64,
-    slots: VecDeque<Option<FrameAnswer>>,
+    slots: VecDeque<Slot>,
+    /// Resends absorbed by the slots: they count against the in-flight limit
+    /// like any frame, so a client repeating a frame cannot make us read without bound.
+    resends: usize,
 }
 
 impl AnswerQueue {
-    fn reserve(&mut self) -> u64 {
-        self.slots.push_back(None);
+    /// A turn for a frame; `text` when it is published, so a resend of it can be recognised.
+    fn reserve(&mut self, text: Option<ByteString>) -> u64 {
+        self.slots.push_back(Slot { answer: None, text, resends: 0 });
         self.first_seq + self.slots.len() as u64 - 1
+    }
+
+    /// Is a frame with exactly this text still unanswered? Then this is a
+    /// resend (the stock client sends the identical frame again when it has
+    /// waited 15 s for an answer), absorbed by the original's slot.
+    fn absorb_resend(&mut self, text: &str) -> bool {
+        let Some(original) = self.slots.iter_mut().find(|slot| slot.text.as_deref() == Some(text)) else { return false };
+        original.resends += 1;
+        self.resends += 1;
+        true
     }
 
     fn fill(&mut self, seq: u64, answer: FrameAnswer) {
         if let Some(slot) = self.slots.get_mut((seq - self.first_seq) as usize) {
-            *slot = Some(answer);
+            slot.answer = Some(answer);
         }
     }
 
     /// The answers that can leave now, oldest first.
     fn pop_ready(&mut self) -> Option<FrameAnswer> {
-        let answer = self.slots.front_mut()?.take()?;
-        self.slots.pop_front();
+        let answer = self.slots.front_mut()?.answer.take()?;
+        let slot = self.slots.pop_front()?;
+        self.resends -= slot.resends;
         self.first_seq += 1;
         Some(answer)
     }
 
+    /// Frames received and not yet answered, absorbed resends included.
     fn len(&self) -> usize {
-        self.slots.len()
+        self.slots.len() + self.resends
     }
 }
 
@@ -137,25 +165,33 @@ impl WsSession {
         Ok(response.streaming(ws::WebsocketContext::with_codec(self, payload, codec)))
     }
 
-    fn on_frame(&mut self, text: &str, ctx: &mut ws::WebsocketContext<Self>) {
+    fn on_frame(&mut self, text: ByteString, ctx: &mut ws::WebsocketContext<Self>) {
+        if self.answers.absorb_resend(&text) {
+            // The client's resend after its 15 s wait: published once, answered once,
+            // so the client's answers stay in step with its frames.
+            log::info!("conn={} run={} frame resent while still unanswered: not published again", self.slot.id, self.run_id);
+            self.metrics.frame_answered(FrameResult::Resent);
+            return self.update_gate();
+        }
         let received = ReceiveTime::new(chrono::Utc::now());
-        let frame = match encode_frame(text, &self.header, &received, self.limits.frame) {
+        let frame = match encode_frame(&text, &self.header, &received, self.limits.frame) {
             Ok(frame) => frame,
             Err(error) => return self.refuse(error.to_string(), ctx),
         };
-        let seq = self.answers.reserve();
         if frame.is_empty() {
+            let seq = self.answers.reserve(None);
             self.metrics.frame_answered(FrameResult::Ok);
             return self.settle(seq, FrameAnswer::ok(), ctx);
         }
+        let seq = self.answers.reserve(Some(text));
         for (message_type, _) in frame.iter() {
             self.metrics.message_accepted(message_type);
         }
         let permit = self.gate.budget().reserve(frame.byte_len());
         self.update_gate();
         let publish = self.producer.send(Publish { key: Arc::clone(&self.run_id), frame, permit });
-        let answer_timeout = self.limits.answer_timeout;
-        let acked = tokio::time::timeout(answer_timeout, async move {
+        let answer_deadline = self.limits.answer_deadline;
+        let acked = tokio::time::timeout(answer_deadline, async move {
             match publish.await {
                 Ok(published) => published.acked().await.map_err(|e| e.to_string()),
                 Err(mailbox) => Err(format!("the producer is unavailable: {mailbox}")),
@@ -163,7 +199,7 @@ impl WsSession {
         });
         ctx.spawn(acked.into_actor(self).map(move |timed, act, ctx| {
             let result = timed
-                .unwrap_or_else(|_| Err(format!("Kafka did not acknowledge the messages within {:.1} s", answer_timeout.as_secs_f64())));
+                .unwrap_or_else(|_| Err(format!("Kafka did not acknowledge the messages within {:.1} s", answer_deadline.as_secs_f64())));
             let (answer, outcome) = match result {
                 Ok(()) => (FrameAnswer::ok(), FrameResult::Ok),
                 Err(error) => {
@@ -181,7 +217,7 @@ impl WsSession {
     fn refuse(&mut self, why: String, ctx: &mut ws::WebsocketContext<Self>) {
         log::info!("conn={} run={} frame rejected: {why}", self.slot.id, self.run_id);
         self.metrics.frame_answered(FrameResult::Rejected);
-        let seq = self.answers.reserve();
+        let seq = self.answers.reserve(None);
         self.settle(seq, FrameAnswer::error(why), ctx);
     }
 
@@ -230,8 +266,8 @@ impl WsSession {
         buffer.extend_from_slice(&bytes);
         if last {
             let buffer = self.fragments.take().unwrap_or_default();
-            match std::str::from_utf8(&buffer) {
-                Ok(text) => self.on_frame(text, ctx),
+            match String::from_utf8(buffer) {
+                Ok(text) => self.on_frame(text.into(), ctx),
                 Err(_) => self.refuse("frame is not valid UTF-8".into(), ctx),
             }
         }
@@ -261,7 +297,7 @@ impl Actor for WsSession {
 impl StreamHandler<Result<ws::Message, ProtocolError>> for WsSession {
     fn handle(&mut self, item: Result<ws::Message, ProtocolError>, ctx: &mut Self::Context) {
         match item {
-            Ok(ws::Message::Text(text)) => self.on_frame(&text, ctx),
+            Ok(ws::Message::Text(text)) => self.on_frame(text, ctx),
             Ok(ws::Message::Binary(_)) => self.refuse_binary(ctx),
             Ok(ws::Message::Continuation(item)) => self.on_fragment(item, ctx),
             Ok(ws::Message::Ping(bytes)) => ctx.pong(&bytes),
@@ -296,14 +332,29 @@ mod tests {
     #[test]
     fn answers_leave_in_frame_order() {
         let mut queue = AnswerQueue::default();
-        let first = queue.reserve();
-        let second = queue.reserve();
+        let first = queue.reserve(None);
+        let second = queue.reserve(None);
         queue.fill(second, FrameAnswer::error("bad"));
         assert_eq!(queue.pop_ready(), None, "the first frame is not answered yet");
         queue.fill(first, FrameAnswer::ok());
         assert_eq!(queue.pop_ready(), Some(FrameAnswer::ok()));
         assert_eq!(queue.pop_ready(), Some(FrameAnswer::error("bad")));
         assert_eq!(queue.len(), 0);
+    }
+
+    #[test]
+    fn a_resend_is_recognised_while_its_frame_is_unanswered() {
+        let mut queue = AnswerQueue::default();
+        let seq = queue.reserve(Some(ByteString::from_static(r#"{"type":"add_tag","tag_name":"a"}"#)));
+        assert!(queue.absorb_resend(r#"{"type":"add_tag","tag_name":"a"}"#));
+        assert!(!queue.absorb_resend(r#"{"type":"add_tag", "tag_name":"a"}"#), "byte-identical only");
+        assert_eq!(queue.len(), 2, "a resend counts against the in-flight limit until its original is answered");
+        queue.fill(seq, FrameAnswer::ok());
+        assert!(queue.absorb_resend(r#"{"type":"add_tag","tag_name":"a"}"#), "answered, but the answer has not left yet");
+        assert_eq!(queue.pop_ready(), Some(FrameAnswer::ok()));
+        assert_eq!(queue.pop_ready(), None, "one answer for the frame and its resends");
+        assert_eq!(queue.len(), 0);
+        assert!(!queue.absorb_resend(r#"{"type":"add_tag","tag_name":"a"}"#), "a frame sent after its answer is new");
     }
 
     #[test]

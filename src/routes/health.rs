@@ -1,7 +1,8 @@
-//! Liveness (no network) and readiness (broker metadata + bucket HEAD, cached).
+//! Liveness (no network) and readiness (broker metadata + bucket HEAD, cached;
+//! `recovering: <cause>` while a failed Kafka producer is being replaced).
 
 use actix_web::{web, HttpResponse};
-use matyan_actors::kafka_producer::CheckBroker;
+use matyan_actors::kafka_producer::{BrokerUnready, CheckBroker};
 use matyan_actors::presign::CheckBlobStore;
 use matyan_actors::CheckResult;
 use serde::Serialize;
@@ -32,6 +33,7 @@ pub struct Readiness {
 /// Each check: `ok`, or `error: <reason>`.
 #[derive(Serialize, ToSchema)]
 pub struct Checks {
+    /// Also `recovering: <cause>` while a failed producer is being replaced.
     #[schema(example = "ok")]
     kafka: String,
     #[schema(example = "error: bucket 'matyan-artifacts' HEAD answered 403")]
@@ -72,9 +74,10 @@ fn check_text(result: &CheckResult) -> String {
 )]
 pub async fn ready(state: web::Data<AppState>) -> HttpResponse {
     let (kafka, blob) = tokio::join!(state.producer.send(CheckBroker), state.presign.send(CheckBlobStore));
-    let kafka = kafka.unwrap_or_else(|e| Err(format!("producer actor unavailable: {e}")));
+    let kafka = kafka.unwrap_or_else(|e| Err(BrokerUnready::Unreachable(format!("producer actor unavailable: {e}"))));
     let blob = blob.unwrap_or_else(|e| Err(format!("presign actor unavailable: {e}")));
-    let body = |status| Readiness { status, checks: Checks { kafka: check_text(&kafka), blob: check_text(&blob) } };
+    let kafka_text = kafka.as_ref().map_or_else(ToString::to_string, |()| "ok".into());
+    let body = |status| Readiness { status, checks: Checks { kafka: kafka_text.clone(), blob: check_text(&blob) } };
     if kafka.is_ok() {
         HttpResponse::Ok().json(body(ReadinessStatus::Ok))
     } else {

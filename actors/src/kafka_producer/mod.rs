@@ -5,31 +5,41 @@
 //! (or names the first failure). When librdkafka's queue is full, the batch
 //! waits in a FIFO backlog and is retried shortly: backpressure, not an error.
 //! Later requests queue behind it, so records keep their order.
+//!
+//! A producer that fails for good (librdkafka's fatal error: fenced, sequence
+//! lost) is replaced by a new one with the same settings, and every batch not
+//! yet answered is republished on it, in publish order; readiness says
+//! `recovering` until the new producer has proved itself.
 
 mod config;
 mod delivery;
 
 use std::collections::VecDeque;
-use std::sync::Arc;
+use std::ffi::CString;
+use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 use actix::prelude::*;
+use prometheus::{IntCounter, Registry};
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
-use rdkafka::producer::{BaseRecord, Producer, ThreadedProducer};
+use rdkafka::producer::{BaseRecord, Producer, PurgeConfig, ThreadedProducer};
 use tokio::sync::oneshot;
 
 pub use config::{Compression, KafkaSettings};
 use delivery::{BatchDelivery, DeliveryContext};
 
 use crate::backpressure::InflightPermit;
+use crate::probe_cache::{CachedCheck, PROBE_TTL};
 use crate::schema::EncodedFrame;
-
-use crate::probe_cache::{CachedCheck, CheckResult, PROBE_TTL};
 
 /// How often a full producer queue is retried.
 const QUEUE_FULL_RETRY: Duration = Duration::from_millis(2);
 const MAILBOX_CAPACITY: usize = 4096;
 const METADATA_TIMEOUT: Duration = Duration::from_secs(2);
+/// How long a failed producer gets to report its purged records before it is dropped.
+const FAILED_PRODUCER_DRAIN: Duration = Duration::from_secs(2);
+/// Wait before trying again when a replacement producer cannot even be created.
+const REBUILD_RETRY: Duration = Duration::from_secs(1);
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum PublishError {
@@ -37,6 +47,16 @@ pub enum PublishError {
     Kafka(#[from] KafkaError),
     #[error("the producer is shutting down")]
     Stopped,
+}
+
+/// Why the broker is not usable for the ingestion topic.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum BrokerUnready {
+    /// The producer failed for good and is being replaced.
+    #[error("recovering: {0}")]
+    Recovering(String),
+    #[error("error: {0}")]
+    Unreachable(String),
 }
 
 /// Publish one frame's records under one key (the run id). The answer comes
@@ -66,7 +86,7 @@ impl Published {
 
 /// Is the broker usable for the ingestion topic? (cached for a second)
 #[derive(Message)]
-#[rtype(result = "CheckResult")]
+#[rtype(result = "Result<(), BrokerUnready>")]
 pub struct CheckBroker;
 
 /// Wait until every enqueued record is delivered, at most `timeout`; answers
@@ -77,63 +97,128 @@ pub struct Flush {
     pub timeout: Duration,
 }
 
+/// Fault drill: raise a librdkafka fatal error on the current producer, as a
+/// fenced idempotent producer would (`rd_kafka_test_fatal_error`).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct InjectFatalError;
+
+/// From the delivery context: producer `generation` failed for good.
+#[derive(Message)]
+#[rtype(result = "()")]
+struct ProducerFailed {
+    generation: u64,
+    cause: String,
+}
+
+/// From the delivery context: a batch whose records failed with their producer.
+#[derive(Message)]
+#[rtype(result = "()")]
+struct Republish(Arc<BatchDelivery>);
+
 type SharedProducer = Arc<ThreadedProducer<DeliveryContext>>;
 
 /// A batch whose records are not all enqueued yet.
 struct PendingBatch {
-    key: Arc<str>,
-    frame: EncodedFrame,
-    next: usize,
     delivery: Arc<BatchDelivery>,
+    next: usize,
+}
+
+/// Why enqueuing stopped before the end of a batch.
+enum Stall {
+    QueueFull,
+    ProducerFailed(String),
+}
+
+/// A failed producer being replaced.
+struct Recovery {
+    cause: String,
+    /// The failed producer is gone and the unanswered batches are republished.
+    rebuilt: bool,
+    /// Batches reported held meanwhile, kept alive until they are republished.
+    held: Vec<Arc<BatchDelivery>>,
 }
 
 pub struct KafkaProducer {
+    settings: KafkaSettings,
     producer: SharedProducer,
+    /// Counts producers; each one's delivery reports carry its number.
+    generation: u64,
     topic: Arc<str>,
+    /// Every batch not yet answered, in publish order (weak: an answered batch
+    /// frees its records and its share of the budget at once).
+    unanswered: VecDeque<Weak<BatchDelivery>>,
     backlog: VecDeque<PendingBatch>,
     retry_scheduled: bool,
-    broker_check: CachedCheck,
+    recovery: Option<Recovery>,
+    broker_check: CachedCheck<Result<(), BrokerUnready>>,
+    rebuilds: IntCounter,
 }
 
 impl KafkaProducer {
-    pub fn new(settings: &KafkaSettings) -> Result<Self, KafkaError> {
-        let producer = settings.client_config().create_with_context(DeliveryContext::default())?;
-        Ok(Self {
-            producer: Arc::new(producer),
+    /// Creates the producer and starts the actor that owns it.
+    pub fn start(settings: &KafkaSettings, registry: &Registry) -> Result<Addr<Self>, StartError> {
+        let rebuilds = IntCounter::new(
+            "matyan_kafka_producer_rebuilds_total",
+            "Kafka producers replaced after a fatal error (fenced, sequence lost)",
+        )?;
+        registry.register(Box::new(rebuilds.clone()))?;
+        let ctx = Context::new();
+        let producer = Arc::new(settings.client_config().create_with_context(DeliveryContext::new(0, ctx.address()))?);
+        Ok(ctx.run(Self {
+            settings: settings.clone(),
+            producer,
+            generation: 0,
             topic: settings.topic.as_str().into(),
+            unanswered: VecDeque::new(),
             backlog: VecDeque::new(),
             retry_scheduled: false,
+            recovery: None,
             broker_check: CachedCheck::new(PROBE_TTL),
-        })
+            rebuilds,
+        }))
     }
 
-    /// Enqueues what it can; returns `false` when librdkafka's queue is full.
-    fn enqueue(&self, batch: &mut PendingBatch) -> bool {
-        while batch.next < batch.frame.len() {
-            let record = BaseRecord::with_opaque_to(&self.topic, Arc::clone(&batch.delivery))
-                .key(batch.key.as_bytes())
-                .payload(batch.frame.record(batch.next));
+    /// Batches wait while the failed producer is being replaced.
+    fn rebuilding(&self) -> bool {
+        self.recovery.as_ref().is_some_and(|r| !r.rebuilt)
+    }
+
+    /// Enqueues what it can of a batch.
+    fn enqueue(&self, batch: &mut PendingBatch) -> Result<(), Stall> {
+        let delivery = &batch.delivery;
+        while batch.next < delivery.frame.len() {
+            let record = BaseRecord::with_opaque_to(&self.topic, Arc::clone(delivery))
+                .key(delivery.key.as_bytes())
+                .payload(delivery.frame.record(batch.next));
             match self.producer.send(record) {
                 Ok(()) => batch.next += 1,
-                Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), _)) => return false,
+                Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), _)) => return Err(Stall::QueueFull),
+                Err((error, _)) if delivery::producer_failed(&error) => return Err(Stall::ProducerFailed(error.to_string())),
                 Err((error, _)) => {
                     // The frame fails: do not enqueue the rest of it.
-                    for _ in batch.next..batch.frame.len() {
-                        batch.delivery.settle(Err(error.clone()));
+                    for _ in batch.next..delivery.frame.len() {
+                        delivery.settle(self.generation, Err(error.clone()));
                     }
-                    batch.next = batch.frame.len();
+                    batch.next = delivery.frame.len();
                 }
             }
         }
-        batch.delivery.settle(Ok(()));
-        true
+        delivery.settle(self.generation, Ok(()));
+        Ok(())
     }
 
     fn drain_backlog(&mut self, ctx: &mut Context<Self>) {
+        if self.rebuilding() {
+            return;
+        }
         while let Some(mut batch) = self.backlog.pop_front() {
-            if !self.enqueue(&mut batch) {
+            if let Err(stall) = self.enqueue(&mut batch) {
                 self.backlog.push_front(batch);
-                self.schedule_retry(ctx);
+                match stall {
+                    Stall::QueueFull => self.schedule_retry(ctx),
+                    Stall::ProducerFailed(cause) => self.begin_recovery(cause, ctx),
+                }
                 return;
             }
         }
@@ -148,6 +233,68 @@ impl KafkaProducer {
             });
         }
     }
+
+    /// Replaces the failed producer: a new one takes over at once (batches
+    /// wait in the backlog meanwhile); the old one is purged off the actor's
+    /// thread, so every record it held is reported before the unanswered
+    /// batches are republished in order.
+    fn begin_recovery(&mut self, cause: String, ctx: &mut Context<Self>) {
+        if self.rebuilding() {
+            return;
+        }
+        let generation = self.generation + 1;
+        let replacement = match self.settings.client_config().create_with_context(DeliveryContext::new(generation, ctx.address())) {
+            Ok(producer) => Arc::new(producer),
+            Err(error) => {
+                log::error!("cannot create a replacement Kafka producer ({error}); trying again in {REBUILD_RETRY:?}");
+                ctx.run_later(REBUILD_RETRY, move |act, ctx| act.begin_recovery(cause, ctx));
+                return;
+            }
+        };
+        log::error!("the Kafka producer failed for good ({cause}); replacing it and republishing every unanswered frame");
+        self.rebuilds.inc();
+        self.recovery = Some(Recovery { cause, rebuilt: false, held: Vec::new() });
+        self.generation = generation;
+        let failed = std::mem::replace(&mut self.producer, replacement);
+        let drained = tokio::task::spawn_blocking(move || {
+            failed.purge(PurgeConfig::default().queue().inflight());
+            let _ = failed.flush(FAILED_PRODUCER_DRAIN);
+        });
+        ctx.spawn(drained.into_actor(self).map(|_, act, ctx| act.republish_unanswered(ctx)));
+    }
+
+    /// Every batch not yet answered goes out again on the new producer, in publish order.
+    fn republish_unanswered(&mut self, ctx: &mut Context<Self>) {
+        let generation = self.generation;
+        self.backlog = self
+            .unanswered
+            .iter()
+            .filter_map(Weak::upgrade)
+            .filter(|batch| batch.is_unanswered() && (batch.generation() == generation || batch.restart(generation)))
+            .map(|delivery| PendingBatch { delivery, next: 0 })
+            .collect();
+        log::info!("republishing {} unanswered frames on the new Kafka producer", self.backlog.len());
+        if let Some(recovery) = self.recovery.as_mut() {
+            recovery.rebuilt = true;
+            recovery.held.clear();
+        }
+        self.drain_backlog(ctx);
+    }
+
+    /// Forgets answered batches at the front of the publish order.
+    fn prune_answered(&mut self) {
+        while self.unanswered.front().is_some_and(|batch| batch.strong_count() == 0) {
+            self.unanswered.pop_front();
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("cannot create the Kafka producer: {0}")]
+    Kafka(#[from] KafkaError),
+    #[error("cannot register the producer's metrics: {0}")]
+    Metrics(#[from] prometheus::Error),
 }
 
 impl Actor for KafkaProducer {
@@ -164,35 +311,94 @@ impl Handler<Publish> for KafkaProducer {
     type Result = MessageResult<Publish>;
 
     fn handle(&mut self, msg: Publish, ctx: &mut Context<Self>) -> Self::Result {
-        let (delivery, done) = BatchDelivery::new(msg.frame.len(), msg.permit);
-        let mut batch = PendingBatch { key: msg.key, frame: msg.frame, next: 0, delivery };
-        if !self.backlog.is_empty() || !self.enqueue(&mut batch) {
-            self.backlog.push_back(batch);
-            self.schedule_retry(ctx);
+        self.prune_answered();
+        let (delivery, done) = BatchDelivery::new(msg.key, msg.frame, self.generation, msg.permit);
+        self.unanswered.push_back(Arc::downgrade(&delivery));
+        self.backlog.push_back(PendingBatch { delivery, next: 0 });
+        if self.backlog.len() == 1 {
+            self.drain_backlog(ctx);
         }
         MessageResult(Published(done))
     }
 }
 
+impl Handler<ProducerFailed> for KafkaProducer {
+    type Result = ();
+
+    fn handle(&mut self, msg: ProducerFailed, ctx: &mut Context<Self>) {
+        if msg.generation == self.generation {
+            self.begin_recovery(msg.cause, ctx);
+        }
+    }
+}
+
+impl Handler<Republish> for KafkaProducer {
+    type Result = ();
+
+    /// The producer failed without librdkafka calling it fatal (an idempotent
+    /// producer fenced after a timeout keeps failing every record): replace it too.
+    fn handle(&mut self, Republish(batch): Republish, ctx: &mut Context<Self>) {
+        if !self.rebuilding() {
+            if batch.generation() != self.generation {
+                return; // republished already, by the recovery that replaced its producer
+            }
+            // librdkafka's own account of a fatal error names the cause; a purge it did on the way does not.
+            let fatal = self.producer.client().fatal_error().map(|(_, cause)| cause);
+            self.begin_recovery(fatal.or_else(|| batch.failure()).unwrap_or_default(), ctx);
+        }
+        match self.recovery.as_mut() {
+            // Kept alive until the recovery republishes every unanswered batch in order.
+            Some(recovery) if !recovery.rebuilt => recovery.held.push(batch),
+            // No replacement producer could be created yet: the batch waits for the next try.
+            _ if batch.restart(self.generation) => self.backlog.push_back(PendingBatch { delivery: batch, next: 0 }),
+            _ => {}
+        }
+    }
+}
+
+impl Handler<InjectFatalError> for KafkaProducer {
+    type Result = ();
+
+    fn handle(&mut self, _: InjectFatalError, _: &mut Context<Self>) {
+        let reason = CString::new("fault drill").expect("no NUL");
+        let code = rdkafka::bindings::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR_PRODUCER_FENCED;
+        // SAFETY: the pointer is the live client this actor owns; the call only flags it failed.
+        unsafe { rdkafka::bindings::rd_kafka_test_fatal_error(self.producer.client().native_ptr(), code, reason.as_ptr()) };
+    }
+}
+
 impl Handler<CheckBroker> for KafkaProducer {
-    type Result = ResponseActFuture<Self, CheckResult>;
+    type Result = ResponseActFuture<Self, Result<(), BrokerUnready>>;
 
     fn handle(&mut self, _: CheckBroker, _: &mut Context<Self>) -> Self::Result {
-        if let Some(result) = self.broker_check.fresh() {
+        // Recovered once the new producer has an ack, or answers the check below.
+        if self.recovery.as_ref().is_some_and(|r| r.rebuilt && self.producer.context().has_acked()) {
+            self.recovery = None;
+        }
+        if let Some(recovery) = &self.recovery {
+            if !recovery.rebuilt {
+                return Box::pin(fut::ready(Err(BrokerUnready::Recovering(recovery.cause.clone()))));
+            }
+        } else if let Some(result) = self.broker_check.fresh() {
             return Box::pin(fut::ready(result));
         }
         let producer = Arc::clone(&self.producer);
         let topic = Arc::clone(&self.topic);
         let check = tokio::task::spawn_blocking(move || topic_metadata(&producer, &topic));
-        Box::pin(
-            check
-                .into_actor(self)
-                .map(|joined, act, _| act.broker_check.store(joined.unwrap_or_else(|e| Err(format!("metadata check failed: {e}"))))),
-        )
+        Box::pin(check.into_actor(self).map(|joined, act, _| {
+            let result = joined.unwrap_or_else(|e| Err(format!("metadata check failed: {e}")));
+            match (&act.recovery, result) {
+                (Some(recovery), Err(reason)) => Err(BrokerUnready::Recovering(format!("{}; {reason}", recovery.cause))),
+                (_, result) => {
+                    act.recovery = None;
+                    act.broker_check.store(result.map_err(BrokerUnready::Unreachable))
+                }
+            }
+        }))
     }
 }
 
-fn topic_metadata(producer: &SharedProducer, topic: &str) -> CheckResult {
+fn topic_metadata(producer: &SharedProducer, topic: &str) -> Result<(), String> {
     let metadata = producer.client().fetch_metadata(Some(topic), METADATA_TIMEOUT).map_err(|e| match producer.context().last_error() {
         Some(last) => format!("broker unreachable: {e}; last client error: {last}"),
         None => format!("broker unreachable: {e}"),
@@ -219,7 +425,7 @@ impl Handler<Flush> for KafkaProducer {
             producer.in_flight_count().max(0) as usize
         });
         Box::pin(flush.into_actor(self).map(|joined, act, _| {
-            let backlog: usize = act.backlog.iter().map(|b| b.frame.len() - b.next).sum();
+            let backlog: usize = act.backlog.iter().map(|b| b.delivery.frame.len() - b.next).sum();
             joined.unwrap_or(0) + backlog
         }))
     }

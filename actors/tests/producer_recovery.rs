@@ -1,0 +1,209 @@
+//! The producer actor in process, against the local stack's real broker: a
+//! fatal librdkafka error (injected with `rd_kafka_test_fatal_error`, as a
+//! fenced idempotent producer raises it) leaves no zombie. The actor builds a
+//! new producer, republishes every unanswered frame on it in order, and
+//! readiness says `recovering` until the new producer answers.
+//!
+//! Needs `scripts/local-stack.sh up` and its `env` (run `scripts/test.sh`).
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use actix::Addr;
+use matyan_actors::backpressure::InflightBudget;
+use matyan_actors::envelope::{EnvelopeHeader, ReceiveTime};
+use matyan_actors::kafka_producer::{
+    BrokerUnready, CheckBroker, InjectFatalError, KafkaProducer, KafkaSettings, Publish, PublishError, Published,
+};
+use matyan_actors::schema::{encode_frame, FrameLimits};
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::{ClientConfig, Message, Offset, TopicPartitionList};
+
+const TOPIC: &str = "data-ingestion";
+const PARTITIONS: i32 = 6;
+const RECORDS_PER_FRAME: usize = 10;
+
+fn settings(bootstrap: &str) -> KafkaSettings {
+    KafkaSettings {
+        bootstrap_servers: bootstrap.into(),
+        topic: TOPIC.into(),
+        security_protocol: None,
+        sasl_mechanism: None,
+        sasl_username: None,
+        sasl_password: None,
+        message_timeout: Duration::from_secs(39),
+        linger: Duration::ZERO,
+        compression: Default::default(),
+        extra_properties: Vec::new(),
+    }
+}
+
+fn bootstrap(var: &str, default: &str) -> String {
+    std::env::var(var).unwrap_or_else(|_| default.into())
+}
+
+fn run_id() -> String {
+    uuid::Uuid::new_v4().simple().to_string()
+}
+
+struct Harness {
+    producer: Addr<KafkaProducer>,
+    budget: Arc<InflightBudget>,
+    registry: prometheus::Registry,
+}
+
+impl Harness {
+    fn start(bootstrap: &str) -> Self {
+        let registry = prometheus::Registry::new();
+        let budget = InflightBudget::new(64 << 20, &registry).unwrap();
+        let producer = KafkaProducer::start(&settings(bootstrap), &registry).unwrap();
+        Self { producer, budget, registry }
+    }
+
+    /// Publishes steps `first..first + RECORDS_PER_FRAME` of `run_id` as one frame.
+    async fn publish(&self, run_id: &str, first: usize) -> Published {
+        let text: Vec<String> =
+            (first..first + RECORDS_PER_FRAME).map(|step| format!(r#"{{"type":"log_terminal_line","line":"x","step":{step}}}"#)).collect();
+        let frame = encode_frame(
+            &format!("[{}]", text.join(",")),
+            &EnvelopeHeader::new(run_id),
+            &ReceiveTime::new(chrono::Utc::now()),
+            FrameLimits { max_record_bytes: 1 << 20 },
+        )
+        .unwrap();
+        let permit = self.budget.reserve(frame.byte_len());
+        self.producer.send(Publish { key: run_id.into(), frame, permit }).await.unwrap()
+    }
+
+    fn rebuilds(&self) -> u64 {
+        let families = self.registry.gather();
+        let family = families.iter().find(|f| f.name() == "matyan_kafka_producer_rebuilds_total").expect("the rebuild counter");
+        family.get_metric()[0].get_counter().get_value() as u64
+    }
+}
+
+/// A frame's answer; one still missing after a minute is a zombie producer.
+async fn answer(receipt: Published) -> Result<(), PublishError> {
+    tokio::time::timeout(Duration::from_secs(60), receipt.acked()).await.expect("a frame left unanswered for a minute")
+}
+
+/// The steps of each run found in the topic, in partition order.
+fn steps_in_kafka(bootstrap: &str, run_ids: &[String], expected: usize) -> BTreeMap<String, Vec<i64>> {
+    let consumer: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", bootstrap)
+        .set("group.id", "matyan-actor-tests")
+        .set("enable.auto.commit", "false")
+        .create()
+        .unwrap();
+    let mut assignment = TopicPartitionList::new();
+    for partition in 0..PARTITIONS {
+        assignment.add_partition_offset(TOPIC, partition, Offset::Beginning).unwrap();
+    }
+    consumer.assign(&assignment).unwrap();
+    let mut steps: BTreeMap<String, Vec<i64>> = BTreeMap::new();
+    let (deadline, mut found, mut quiet_since) = (Instant::now() + Duration::from_secs(60), 0, Instant::now());
+    while Instant::now() < deadline && !(found >= expected && quiet_since.elapsed() > Duration::from_secs(2)) {
+        let Some(message) = consumer.poll(Duration::from_millis(200)) else { continue };
+        let message = message.unwrap();
+        quiet_since = Instant::now();
+        let key = String::from_utf8_lossy(message.key().unwrap_or_default()).into_owned();
+        if run_ids.contains(&key) {
+            let value: serde_json::Value = serde_json::from_slice(message.payload().unwrap()).unwrap();
+            steps.entry(key).or_default().push(value["payload"]["step"].as_i64().unwrap());
+            found += 1;
+        }
+    }
+    steps
+}
+
+/// Every step of every run is in Kafka once at least, first seen in order; answers the duplicates.
+fn assert_all_landed(steps: &BTreeMap<String, Vec<i64>>, run_ids: &[String], per_run: usize) -> usize {
+    let mut duplicates = 0;
+    for run_id in run_ids {
+        let seen = steps.get(run_id).map(Vec::as_slice).unwrap_or_default();
+        let mut next = 0;
+        for &step in seen {
+            if step == next {
+                next += 1;
+            } else {
+                assert!(step < next, "run {run_id}: step {step} before step {next}");
+                duplicates += 1;
+            }
+        }
+        assert_eq!(next as usize, per_run, "run {run_id}: every step landed");
+    }
+    duplicates
+}
+
+#[actix::test]
+async fn a_fatal_error_under_load_is_healed_and_every_frame_republished() {
+    let bootstrap = bootstrap("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092");
+    let harness = Harness::start(&bootstrap);
+    const FRAMES_PER_RUN: usize = 300;
+    let run_ids: Vec<String> = (0..4).map(|_| run_id()).collect();
+    let mut receipts = Vec::new();
+    for frame in 0..FRAMES_PER_RUN {
+        if frame == FRAMES_PER_RUN / 2 {
+            harness.producer.send(InjectFatalError).await.unwrap();
+        }
+        for run_id in &run_ids {
+            receipts.push(harness.publish(run_id, frame * RECORDS_PER_FRAME).await);
+        }
+    }
+    for receipt in receipts {
+        assert_eq!(answer(receipt).await, Ok(()), "every frame answered ok, on the new producer if need be");
+    }
+    assert_eq!(harness.rebuilds(), 1, "one fatal error, one new producer");
+    let mut ready = harness.producer.send(CheckBroker).await.unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while ready.is_err() && Instant::now() < deadline {
+        actix::clock::sleep(Duration::from_millis(200)).await;
+        ready = harness.producer.send(CheckBroker).await.unwrap();
+    }
+    assert_eq!(ready, Ok(()), "ready again");
+
+    let per_run = FRAMES_PER_RUN * RECORDS_PER_FRAME;
+    let steps = steps_in_kafka(&bootstrap, &run_ids, run_ids.len() * per_run);
+    let duplicates = assert_all_landed(&steps, &run_ids, per_run);
+    eprintln!("fatal error under load: {} records acked, all in Kafka, {duplicates} duplicates", run_ids.len() * per_run);
+}
+
+#[actix::test]
+async fn readiness_says_recovering_until_the_new_producer_answers() {
+    let bootstrap = bootstrap("MATYAN_STALL_KAFKA", "127.0.0.1:9096");
+    let harness = Harness::start(&bootstrap);
+    assert_eq!(harness.producer.send(CheckBroker).await.unwrap(), Ok(()));
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../scripts/local-stack.sh");
+    let stack = |command: &str| assert!(std::process::Command::new("bash").args([script, command]).status().unwrap().success());
+
+    // Frozen broker: the new producer cannot answer yet, so the state is visible.
+    stack("stall-kafka-pause");
+    let run_id = run_id();
+    let mut receipts = Vec::new();
+    for frame in 0..5 {
+        receipts.push(harness.publish(&run_id, frame * RECORDS_PER_FRAME).await);
+    }
+    harness.producer.send(InjectFatalError).await.unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut ready = harness.producer.send(CheckBroker).await.unwrap();
+    while !matches!(ready, Err(BrokerUnready::Recovering(_))) && Instant::now() < deadline {
+        actix::clock::sleep(Duration::from_millis(100)).await;
+        ready = harness.producer.send(CheckBroker).await.unwrap();
+    }
+    stack("stall-kafka-resume");
+    let Err(BrokerUnready::Recovering(cause)) = &ready else { panic!("readiness never said recovering: {ready:?}") };
+    assert!(cause.contains("fault drill"), "names the cause: {cause}");
+    assert_eq!(ready.as_ref().unwrap_err().to_string(), format!("recovering: {cause}"));
+
+    for receipt in receipts {
+        assert_eq!(answer(receipt).await, Ok(()), "republished on the new producer once the broker is back");
+    }
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while harness.producer.send(CheckBroker).await.unwrap().is_err() {
+        assert!(Instant::now() < deadline, "ready again once the new producer has answered");
+        actix::clock::sleep(Duration::from_millis(200)).await;
+    }
+    let steps = steps_in_kafka(&bootstrap, std::slice::from_ref(&run_id), 5 * RECORDS_PER_FRAME);
+    assert_all_landed(&steps, std::slice::from_ref(&run_id), 5 * RECORDS_PER_FRAME);
+}
