@@ -12,7 +12,6 @@ mod common;
 
 use std::io::Write;
 use std::net::{Shutdown, TcpStream};
-use std::process::Command;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
@@ -27,17 +26,11 @@ const CLIENT_WAIT: Duration = Duration::from_secs(15);
 static DURABLE_BROKER: Mutex<()> = Mutex::new(());
 
 fn take_the_broker() -> MutexGuard<'static, ()> {
-    DURABLE_BROKER.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    take_turn(&DURABLE_BROKER)
 }
 
 fn durable_bootstrap() -> String {
     std::env::var("MATYAN_DURABLE_KAFKA").unwrap_or_else(|_| "127.0.0.1:9094".into())
-}
-
-fn local_stack(command: &str) {
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/local-stack.sh");
-    let status = Command::new("bash").arg(script).arg(command).status().unwrap();
-    assert!(status.success(), "local-stack.sh {command} failed");
 }
 
 /// Tansu 0.6 cannot bump an idempotent producer's epoch (its `init_producer`

@@ -23,17 +23,11 @@ use serde_json::Value;
 static STALL_BROKER: Mutex<()> = Mutex::new(());
 
 fn take_the_broker() -> MutexGuard<'static, ()> {
-    STALL_BROKER.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    take_turn(&STALL_BROKER)
 }
 
 fn stall_bootstrap() -> String {
     std::env::var("MATYAN_STALL_KAFKA").unwrap_or_else(|_| "127.0.0.1:9096".into())
-}
-
-fn local_stack(command: &str) {
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/local-stack.sh");
-    let status = Command::new("bash").arg(script).arg(command).status().unwrap();
-    assert!(status.success(), "local-stack.sh {command} failed");
 }
 
 /// Resumes the broker even when an assertion fails mid-freeze.

@@ -27,12 +27,12 @@ import asyncio
 import importlib.metadata
 import importlib.util
 import json
-import struct
 import sys
 import time
 import uuid
-import zlib
 from datetime import datetime, timezone
+
+from drive_real_client import tiny_png
 
 # The worker's environment. matyan-backend 0.3.0 pins aiokafka 0.13.0 (its
 # uv.lock; its wheel asks for aiokafka~=0.13) without the lz4/snappy/zstd extras
@@ -113,16 +113,6 @@ def check_environment() -> None:
 
     check(not (aiokafka.codec.has_lz4() or aiokafka.codec.has_zstd() or aiokafka.codec.has_snappy()),
           "aiokafka found an lz4/zstd/snappy codec: not the worker's installation")
-
-
-def tiny_png(width: int = 3, height: int = 2) -> bytes:
-    """A valid RGB PNG, built without Pillow."""
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
-
-    raw = b"".join(b"\x00" + bytes(c for x in range(width) for c in (x * 80, y * 120, 200)) for y in range(height))
-    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b"")
 
 
 def drive_client(frontier: str) -> dict:

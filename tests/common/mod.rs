@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::io::{BufRead, BufReader};
 use std::net::{TcpListener, TcpStream};
 use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant, SystemTime};
 
 use rdkafka::consumer::{BaseConsumer, Consumer};
@@ -349,4 +349,18 @@ pub fn masked_text_frame(payload: &[u8]) -> Vec<u8> {
     frame.extend_from_slice(&[0; 4]);
     frame.extend_from_slice(payload);
     frame
+}
+
+/// Runs `scripts/local-stack.sh COMMAND`: the outage and stall tests stop,
+/// start and freeze the local stack's brokers.
+pub fn local_stack(command: &str) {
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/local-stack.sh");
+    let status = Command::new("bash").arg(script).arg(command).status().unwrap();
+    assert!(status.success(), "local-stack.sh {command} failed");
+}
+
+/// Tests that stop or freeze a shared broker take turns on its lock (a test
+/// that failed holding it does not block the others).
+pub fn take_turn(broker: &'static Mutex<()>) -> MutexGuard<'static, ()> {
+    broker.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
