@@ -317,6 +317,12 @@ impl Env {
         if self.kafka_message_timeout_ms.is_some() {
             return Err(invalid("KAFKA_MESSAGE_TIMEOUT_MS", "replaced by WS_ANSWER_DEADLINE_MS (librdkafka's timeout follows it)"));
         }
+        if let Some((key, _)) = extra_properties.iter().find(|(key, _)| key == "message.timeout.ms" || key == "delivery.timeout.ms") {
+            return Err(invalid(
+                "WS_ANSWER_DEADLINE_MS",
+                format!("set the deadline here, not through the librdkafka property '{key}': it follows the deadline"),
+            ));
+        }
         if !(MIN_ANSWER_DEADLINE_MS..=MAX_ANSWER_DEADLINE_MS).contains(&self.ws_answer_deadline_ms) {
             return Err(invalid(
                 "WS_ANSWER_DEADLINE_MS",
@@ -479,6 +485,9 @@ mod tests {
         assert_eq!(s.kafka.message_timeout, Duration::from_secs(39), "librdkafka gives up a second before the answer is due");
         assert!(error(&[("WS_ANSWER_DEADLINE_MS", "45000")]).starts_with("WS_ANSWER_DEADLINE_MS: must be 2000 to 44000"));
         assert!(error(&[("KAFKA_MESSAGE_TIMEOUT_MS", "10000")]).starts_with("KAFKA_MESSAGE_TIMEOUT_MS: replaced by WS_ANSWER_DEADLINE_MS"));
+        for property in ["KAFKA_PROPERTY_MESSAGE_TIMEOUT_MS", "KAFKA_PROPERTY_DELIVERY_TIMEOUT_MS"] {
+            assert!(error(&[(property, "5000")]).starts_with("WS_ANSWER_DEADLINE_MS: set the deadline here"), "{property}");
+        }
         let BlobSettings::S3(s3) = s.blob else { panic!("s3 is the default") };
         assert_eq!(
             (s3.endpoint.as_str(), s3.bucket.as_str(), s3.region.as_str()),
@@ -525,6 +534,14 @@ mod tests {
         for property in ["KAFKA_PROPERTY_COMPRESSION_TYPE", "KAFKA_PROPERTY_COMPRESSION_CODEC"] {
             assert!(error(&[(property, "lz4")]).starts_with("KAFKA_COMPRESSION_TYPE: set the codec here"), "{property}");
         }
+    }
+
+    #[test]
+    fn an_idempotent_producer_guarantees_no_gaps() {
+        let config = settings(&[]).unwrap().kafka.client_config();
+        assert_eq!((config.get("enable.idempotence"), config.get("enable.gapless.guarantee")), (Some("true"), Some("true")));
+        let plain = settings(&[("KAFKA_PROPERTY_ENABLE_IDEMPOTENCE", "false")]).unwrap().kafka.client_config();
+        assert_eq!(plain.get("enable.gapless.guarantee"), None, "librdkafka refuses it without idempotence");
     }
 
     #[test]

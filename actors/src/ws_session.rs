@@ -59,11 +59,22 @@ impl FrameAnswer {
     }
 }
 
+/// The stock client resends a frame after waiting this long for its answer.
+const CLIENT_ANSWER_WAIT: Duration = Duration::from_secs(15);
+/// How long after its original's answer left a resend can still be one that
+/// crossed it (the client sleeps 0.1 s between its timeout and the resend).
+const RESEND_CROSSING: Duration = Duration::from_secs(1);
+
+/// A frame being published, kept to recognise the client's resend of it.
+struct PublishedFrame {
+    text: ByteString,
+    received: Instant,
+}
+
 /// One frame's turn in the answer order.
 struct Slot {
     answer: Option<FrameAnswer>,
-    /// The text of a frame being published, to recognise the client's resend of it.
-    text: Option<ByteString>,
+    published: Option<PublishedFrame>,
     /// Resends of it absorbed so far.
     resends: usize,
 }
@@ -76,23 +87,39 @@ struct AnswerQueue {
     /// Resends absorbed by the slots: they count against the in-flight limit
     /// like any frame, so a client repeating a frame cannot make us read without bound.
     resends: usize,
+    /// The last published frame answered, and when its answer left.
+    last_answered: Option<(PublishedFrame, Instant)>,
 }
 
 impl AnswerQueue {
-    /// A turn for a frame; `text` when it is published, so a resend of it can be recognised.
-    fn reserve(&mut self, text: Option<ByteString>) -> u64 {
-        self.slots.push_back(Slot { answer: None, text, resends: 0 });
+    /// A turn for a frame; `published` when it is published, so a resend of it can be recognised.
+    fn reserve(&mut self, published: Option<PublishedFrame>) -> u64 {
+        self.slots.push_back(Slot { answer: None, published, resends: 0 });
         self.first_seq + self.slots.len() as u64 - 1
     }
 
-    /// Is a frame with exactly this text still unanswered? Then this is a
-    /// resend (the stock client sends the identical frame again when it has
-    /// waited 15 s for an answer), absorbed by the original's slot.
-    fn absorb_resend(&mut self, text: &str) -> bool {
-        let Some(original) = self.slots.iter_mut().find(|slot| slot.text.as_deref() == Some(text)) else { return false };
-        original.resends += 1;
-        self.resends += 1;
-        true
+    /// Is this frame a resend? The stock client sends the identical frame
+    /// again when it has waited 15 s for an answer. A resend of a frame still
+    /// unanswered is absorbed by the original's slot: one publication, one
+    /// answer. So is one that crossed its original's answer on the wire (the
+    /// answer left just after the client's timeout): the client takes that
+    /// answer for the resend, and answering again would put every later answer
+    /// one frame behind.
+    fn absorb_resend(&mut self, text: &str, now: Instant) -> bool {
+        if let Some(original) = self.slots.iter_mut().find(|slot| slot.published.as_ref().is_some_and(|p| p.text == text)) {
+            original.resends += 1;
+            self.resends += 1;
+            return true;
+        }
+        let crossed = self.last_answered.as_ref().is_some_and(|(original, answered)| {
+            original.text == text
+                && now.duration_since(original.received) >= CLIENT_ANSWER_WAIT
+                && now.duration_since(*answered) < RESEND_CROSSING
+        });
+        if crossed {
+            self.last_answered = None;
+        }
+        crossed
     }
 
     fn fill(&mut self, seq: u64, answer: FrameAnswer) {
@@ -102,11 +129,14 @@ impl AnswerQueue {
     }
 
     /// The answers that can leave now, oldest first.
-    fn pop_ready(&mut self) -> Option<FrameAnswer> {
+    fn pop_ready(&mut self, now: Instant) -> Option<FrameAnswer> {
         let answer = self.slots.front_mut()?.answer.take()?;
         let slot = self.slots.pop_front()?;
         self.resends -= slot.resends;
         self.first_seq += 1;
+        if let Some(published) = slot.published {
+            self.last_answered = Some((published, now));
+        }
         Some(answer)
     }
 
@@ -166,10 +196,11 @@ impl WsSession {
     }
 
     fn on_frame(&mut self, text: ByteString, ctx: &mut ws::WebsocketContext<Self>) {
-        if self.answers.absorb_resend(&text) {
+        let now = Instant::now();
+        if self.answers.absorb_resend(&text, now) {
             // The client's resend after its 15 s wait: published once, answered once,
             // so the client's answers stay in step with its frames.
-            log::info!("conn={} run={} frame resent while still unanswered: not published again", self.slot.id, self.run_id);
+            log::info!("conn={} run={} frame resent while unanswered: not published again", self.slot.id, self.run_id);
             self.metrics.frame_answered(FrameResult::Resent);
             return self.update_gate();
         }
@@ -183,7 +214,7 @@ impl WsSession {
             self.metrics.frame_answered(FrameResult::Ok);
             return self.settle(seq, FrameAnswer::ok(), ctx);
         }
-        let seq = self.answers.reserve(Some(text));
+        let seq = self.answers.reserve(Some(PublishedFrame { text, received: now }));
         for (message_type, _) in frame.iter() {
             self.metrics.message_accepted(message_type);
         }
@@ -223,7 +254,8 @@ impl WsSession {
 
     fn settle(&mut self, seq: u64, answer: FrameAnswer, ctx: &mut ws::WebsocketContext<Self>) {
         self.answers.fill(seq, answer);
-        while let Some(ready) = self.answers.pop_ready() {
+        let now = Instant::now();
+        while let Some(ready) = self.answers.pop_ready(now) {
             ctx.text(serde_json::to_string(&ready).expect("answers always serialise"));
         }
         self.update_gate();
@@ -335,26 +367,51 @@ mod tests {
         let first = queue.reserve(None);
         let second = queue.reserve(None);
         queue.fill(second, FrameAnswer::error("bad"));
-        assert_eq!(queue.pop_ready(), None, "the first frame is not answered yet");
+        let now = Instant::now();
+        assert_eq!(queue.pop_ready(now), None, "the first frame is not answered yet");
         queue.fill(first, FrameAnswer::ok());
-        assert_eq!(queue.pop_ready(), Some(FrameAnswer::ok()));
-        assert_eq!(queue.pop_ready(), Some(FrameAnswer::error("bad")));
+        assert_eq!(queue.pop_ready(now), Some(FrameAnswer::ok()));
+        assert_eq!(queue.pop_ready(now), Some(FrameAnswer::error("bad")));
         assert_eq!(queue.len(), 0);
+    }
+
+    const FRAME: &str = r#"{"type":"add_tag","tag_name":"a"}"#;
+
+    fn published(at: Instant) -> Option<PublishedFrame> {
+        Some(PublishedFrame { text: ByteString::from_static(FRAME), received: at })
     }
 
     #[test]
     fn a_resend_is_recognised_while_its_frame_is_unanswered() {
-        let mut queue = AnswerQueue::default();
-        let seq = queue.reserve(Some(ByteString::from_static(r#"{"type":"add_tag","tag_name":"a"}"#)));
-        assert!(queue.absorb_resend(r#"{"type":"add_tag","tag_name":"a"}"#));
-        assert!(!queue.absorb_resend(r#"{"type":"add_tag", "tag_name":"a"}"#), "byte-identical only");
+        let (mut queue, t0) = (AnswerQueue::default(), Instant::now());
+        let seq = queue.reserve(published(t0));
+        assert!(queue.absorb_resend(FRAME, t0));
+        assert!(!queue.absorb_resend(r#"{"type":"add_tag", "tag_name":"a"}"#, t0), "byte-identical only");
         assert_eq!(queue.len(), 2, "a resend counts against the in-flight limit until its original is answered");
         queue.fill(seq, FrameAnswer::ok());
-        assert!(queue.absorb_resend(r#"{"type":"add_tag","tag_name":"a"}"#), "answered, but the answer has not left yet");
-        assert_eq!(queue.pop_ready(), Some(FrameAnswer::ok()));
-        assert_eq!(queue.pop_ready(), None, "one answer for the frame and its resends");
+        assert!(queue.absorb_resend(FRAME, t0), "answered, but the answer has not left yet");
+        assert_eq!(queue.pop_ready(t0), Some(FrameAnswer::ok()));
+        assert_eq!(queue.pop_ready(t0), None, "one answer for the frame and its resends");
         assert_eq!(queue.len(), 0);
-        assert!(!queue.absorb_resend(r#"{"type":"add_tag","tag_name":"a"}"#), "a frame sent after its answer is new");
+        assert!(!queue.absorb_resend(FRAME, t0 + Duration::from_millis(100)), "sent again at once after its answer: a new frame");
+    }
+
+    #[test]
+    fn a_resend_that_crossed_its_answer_is_absorbed_once() {
+        let (mut queue, t0) = (AnswerQueue::default(), Instant::now());
+        let seq = queue.reserve(published(t0));
+        queue.fill(seq, FrameAnswer::ok());
+        // The answer leaves at 15.05 s, just after the client gave up waiting; its resend arrives at 15.15 s.
+        let answered = t0 + Duration::from_millis(15_050);
+        assert_eq!(queue.pop_ready(answered), Some(FrameAnswer::ok()));
+        assert!(queue.absorb_resend(FRAME, answered + Duration::from_millis(100)), "the client reads the answer as the resend's");
+        assert!(!queue.absorb_resend(FRAME, answered + Duration::from_millis(200)), "only once");
+
+        let seq = queue.reserve(published(t0));
+        queue.fill(seq, FrameAnswer::ok());
+        let answered = t0 + Duration::from_secs(16);
+        queue.pop_ready(answered);
+        assert!(!queue.absorb_resend(FRAME, answered + RESEND_CROSSING), "too long after the answer: a new frame");
     }
 
     #[test]

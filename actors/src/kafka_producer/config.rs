@@ -84,6 +84,10 @@ impl KafkaSettings {
             // An `ok` answer promises the records are durable and in order per run.
             .set("acks", "all")
             .set("enable.idempotence", "true")
+            // A failure that could leave a gap in a partition's records is fatal
+            // instead of letting later records through: the actor then replaces the
+            // producer and republishes what was unanswered, in order.
+            .set("enable.gapless.guarantee", "true")
             // Java-compatible murmur2, as the reference: a run keeps its partition across versions.
             .set("partitioner", "murmur2_random")
             .set("compression.type", self.compression.as_str())
@@ -104,6 +108,10 @@ impl KafkaSettings {
         }
         for (key, value) in &self.extra_properties {
             config.set(key, value);
+        }
+        // librdkafka refuses the guarantee without idempotence.
+        if config.get("enable.idempotence") == Some("false") {
+            config.remove("enable.gapless.guarantee");
         }
         config
     }

@@ -79,9 +79,10 @@ impl BatchDelivery {
         self.generation.load(Ordering::Acquire)
     }
 
-    /// Still waiting for its answer (in flight, or held for republishing).
+    /// Still waiting for its answer (in flight, or held for republishing), and
+    /// still awaited: a session that answered `error` at its deadline has let go.
     pub fn is_unanswered(&self) -> bool {
-        lock(&self.done).is_some()
+        lock(&self.done).as_ref().is_some_and(|tx| !tx.is_closed())
     }
 
     /// Why its records failed, if they did.

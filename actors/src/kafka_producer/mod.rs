@@ -17,7 +17,7 @@ mod delivery;
 use std::collections::VecDeque;
 use std::ffi::CString;
 use std::sync::{Arc, Weak};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use actix::prelude::*;
 use prometheus::{IntCounter, Registry};
@@ -35,10 +35,13 @@ use crate::schema::EncodedFrame;
 /// How often a full producer queue is retried.
 const QUEUE_FULL_RETRY: Duration = Duration::from_millis(2);
 const MAILBOX_CAPACITY: usize = 4096;
+/// The answered-batch list is swept through once it holds this many entries (or twice as many as after the last sweep).
+const MIN_SWEEP: usize = 4096;
 const METADATA_TIMEOUT: Duration = Duration::from_secs(2);
 /// How long a failed producer gets to report its purged records before it is dropped.
 const FAILED_PRODUCER_DRAIN: Duration = Duration::from_secs(2);
-/// Wait before trying again when a replacement producer cannot even be created.
+/// Least time between two rebuilds, and the wait before trying again when a
+/// replacement producer cannot even be created.
 const REBUILD_RETRY: Duration = Duration::from_secs(1);
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -148,9 +151,13 @@ pub struct KafkaProducer {
     /// Every batch not yet answered, in publish order (weak: an answered batch
     /// frees its records and its share of the budget at once).
     unanswered: VecDeque<Weak<BatchDelivery>>,
+    sweep_at: usize,
     backlog: VecDeque<PendingBatch>,
     retry_scheduled: bool,
     recovery: Option<Recovery>,
+    /// A rebuild waits for this timer (a replacement could not be created, or the last rebuild was too recent).
+    rebuild_scheduled: bool,
+    last_rebuild: Option<Instant>,
     broker_check: CachedCheck<Result<(), BrokerUnready>>,
     rebuilds: IntCounter,
 }
@@ -171,9 +178,12 @@ impl KafkaProducer {
             generation: 0,
             topic: settings.topic.as_str().into(),
             unanswered: VecDeque::new(),
+            sweep_at: MIN_SWEEP,
             backlog: VecDeque::new(),
             retry_scheduled: false,
             recovery: None,
+            rebuild_scheduled: false,
+            last_rebuild: None,
             broker_check: CachedCheck::new(PROBE_TTL),
             rebuilds,
         }))
@@ -239,20 +249,24 @@ impl KafkaProducer {
     /// thread, so every record it held is reported before the unanswered
     /// batches are republished in order.
     fn begin_recovery(&mut self, cause: String, ctx: &mut Context<Self>) {
-        if self.rebuilding() {
+        if self.rebuilding() || self.rebuild_scheduled {
             return;
+        }
+        // A broker that fences every new producer at once gets one a second, not a storm.
+        if let Some(wait) = self.last_rebuild.and_then(|last| REBUILD_RETRY.checked_sub(last.elapsed())) {
+            return self.schedule_rebuild(cause, wait, ctx);
         }
         let generation = self.generation + 1;
         let replacement = match self.settings.client_config().create_with_context(DeliveryContext::new(generation, ctx.address())) {
             Ok(producer) => Arc::new(producer),
             Err(error) => {
                 log::error!("cannot create a replacement Kafka producer ({error}); trying again in {REBUILD_RETRY:?}");
-                ctx.run_later(REBUILD_RETRY, move |act, ctx| act.begin_recovery(cause, ctx));
-                return;
+                return self.schedule_rebuild(cause, REBUILD_RETRY, ctx);
             }
         };
         log::error!("the Kafka producer failed for good ({cause}); replacing it and republishing every unanswered frame");
         self.rebuilds.inc();
+        self.last_rebuild = Some(Instant::now());
         self.recovery = Some(Recovery { cause, rebuilt: false, held: Vec::new() });
         self.generation = generation;
         let failed = std::mem::replace(&mut self.producer, replacement);
@@ -261,6 +275,14 @@ impl KafkaProducer {
             let _ = failed.flush(FAILED_PRODUCER_DRAIN);
         });
         ctx.spawn(drained.into_actor(self).map(|_, act, ctx| act.republish_unanswered(ctx)));
+    }
+
+    fn schedule_rebuild(&mut self, cause: String, wait: Duration, ctx: &mut Context<Self>) {
+        self.rebuild_scheduled = true;
+        ctx.run_later(wait, move |act, ctx| {
+            act.rebuild_scheduled = false;
+            act.begin_recovery(cause, ctx);
+        });
     }
 
     /// Every batch not yet answered goes out again on the new producer, in publish order.
@@ -281,10 +303,15 @@ impl KafkaProducer {
         self.drain_backlog(ctx);
     }
 
-    /// Forgets answered batches at the front of the publish order.
+    /// Forgets answered batches: at the front of the publish order at once, and
+    /// behind a long-lived one whenever the list has doubled since the last sweep.
     fn prune_answered(&mut self) {
         while self.unanswered.front().is_some_and(|batch| batch.strong_count() == 0) {
             self.unanswered.pop_front();
+        }
+        if self.unanswered.len() >= self.sweep_at {
+            self.unanswered.retain(|batch| batch.strong_count() > 0);
+            self.sweep_at = (2 * self.unanswered.len()).max(MIN_SWEEP);
         }
     }
 }
@@ -338,6 +365,9 @@ impl Handler<Republish> for KafkaProducer {
     /// The producer failed without librdkafka calling it fatal (an idempotent
     /// producer fenced after a timeout keeps failing every record): replace it too.
     fn handle(&mut self, Republish(batch): Republish, ctx: &mut Context<Self>) {
+        if !batch.is_unanswered() {
+            return; // its session answered `error` at its deadline: nobody waits for it
+        }
         if !self.rebuilding() {
             if batch.generation() != self.generation {
                 return; // republished already, by the recovery that replaced its producer
@@ -384,15 +414,19 @@ impl Handler<CheckBroker> for KafkaProducer {
         }
         let producer = Arc::clone(&self.producer);
         let topic = Arc::clone(&self.topic);
+        // The answer speaks for this producer only: a rebuild may begin while the check runs.
+        let generation = self.generation;
         let check = tokio::task::spawn_blocking(move || topic_metadata(&producer, &topic));
-        Box::pin(check.into_actor(self).map(|joined, act, _| {
+        Box::pin(check.into_actor(self).map(move |joined, act, _| {
             let result = joined.unwrap_or_else(|e| Err(format!("metadata check failed: {e}")));
             match (&act.recovery, result) {
-                (Some(recovery), Err(reason)) => Err(BrokerUnready::Recovering(format!("{}; {reason}", recovery.cause))),
-                (_, result) => {
+                (None, result) => act.broker_check.store(result.map_err(BrokerUnready::Unreachable)),
+                (Some(recovery), Ok(())) if recovery.rebuilt && generation == act.generation => {
                     act.recovery = None;
-                    act.broker_check.store(result.map_err(BrokerUnready::Unreachable))
+                    act.broker_check.store(Ok(()))
                 }
+                (Some(recovery), Ok(())) => Err(BrokerUnready::Recovering(recovery.cause.clone())),
+                (Some(recovery), Err(reason)) => Err(BrokerUnready::Recovering(format!("{}; {reason}", recovery.cause))),
             }
         }))
     }
