@@ -8,7 +8,7 @@ mod common;
 use common::*;
 use serde_json::{json, Value};
 
-const TEST_KEY: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/vectors/gcs/test_service_account.not-a-test.json");
+const TEST_KEY: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/actors/src/presign/testdata/gcs/test_service_account.not-a-test.json");
 
 fn emulator() -> String {
     std::env::var("MATYAN_GCS_EMULATOR").unwrap_or_else(|_| "http://127.0.0.1:4443".into())

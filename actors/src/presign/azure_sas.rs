@@ -137,7 +137,7 @@ mod tests {
     use super::*;
     use serde_json::Value;
 
-    const GOLDENS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/vectors/azure/python-sdk-goldens.json");
+    const GOLDENS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/src/presign/testdata/azure/python-sdk-goldens.json");
 
     fn time(text: &str) -> DateTime<Utc> {
         DateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S%:z").unwrap().with_timezone(&Utc)

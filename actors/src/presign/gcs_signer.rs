@@ -1,6 +1,6 @@
 //! Google Cloud Storage V4 signed URLs (`GOOG4-RSA-SHA256`), signed offline
 //! with a service-account key. Checked byte for byte against Google's
-//! conformance vectors (`../shared/vectors/gcs`).
+//! conformance vectors (`testdata/gcs`).
 
 use std::time::Duration;
 
@@ -153,7 +153,7 @@ mod tests {
     use super::*;
     use serde_json::Value;
 
-    const VECTORS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/vectors/gcs");
+    const VECTORS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/src/presign/testdata/gcs");
 
     fn signer() -> V4Signer {
         V4Signer::from_key_file(&format!("{VECTORS}/test_service_account.not-a-test.json")).unwrap()
