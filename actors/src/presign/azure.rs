@@ -10,7 +10,7 @@ use std::time::{Duration, SystemTime};
 use chrono::{DateTime, Utc};
 
 use super::azure_credential::AzureCredential;
-use super::azure_sas::{hmac_sha256_base64, BlobSas, SasKey, UserDelegationKey, SAS_VERSION};
+use super::azure_sas::{hmac_sha256_base64, iso, BlobSas, SasKey, UserDelegationKey, SAS_VERSION};
 use super::url::{encode_component, encode_key};
 use super::{BlobStore, PresignError, StoreSetupError, UploadHeaders};
 use crate::probe_cache::CheckResult;
@@ -108,10 +108,6 @@ fn account_of(url: &str) -> Result<String, AzureConfigError> {
         return Err(AzureConfigError::AccountUrl(format!("no account name in '{url}'")));
     }
     Ok(account.to_string())
-}
-
-fn iso(t: DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
 
 fn xml_text<'x>(xml: &'x str, tag: &str) -> Option<&'x str> {

@@ -43,7 +43,8 @@ pub struct BlobSas<'a> {
     pub version: &'a str,
 }
 
-fn iso(t: DateTime<Utc>) -> String {
+/// Azure's time format in SAS fields and delegation-key requests: seconds, `Z`.
+pub fn iso(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Secs, true)
 }
 
