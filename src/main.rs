@@ -14,13 +14,14 @@ use config::Settings;
 const ENVIRONMENT_HELP: &str = "\
 Environment variables (also read from ./.env; real variables win):
   MATYAN_ENVIRONMENT / ENVIRONMENT  development | production (production refuses dev defaults)
-  LOG_LEVEL                         DEBUG | INFO | WARNING | ERROR            [INFO]
+  LOG_LEVEL                         DEBUG | INFO | WARNING | ERROR | CRITICAL [INFO]
   HOST / PORT                       listen address                            [0.0.0.0 / 53801]
   KAFKA_BOOTSTRAP_SERVERS           host:port[,host:port...]                  [localhost:9092]
   KAFKA_DATA_INGESTION_TOPIC        topic for run messages                    [data-ingestion]
   KAFKA_SECURITY_PROTOCOL           e.g. SASL_PLAINTEXT, SASL_SSL             [unset]
   KAFKA_SASL_MECHANISM              e.g. PLAIN, SCRAM-SHA-256                 [unset]
-  KAFKA_SASL_USERNAME / _PASSWORD   SASL credentials (password never shown)   [unset]
+  KAFKA_SASL_USERNAME               SASL user name                            [unset]
+  KAFKA_SASL_PASSWORD               SASL password (never shown)               [unset]
   WS_ANSWER_DEADLINE_MS             a frame not in Kafka by then is answered
                                     error; fits the stock client's 3 x 15 s   [40000]
   KAFKA_LINGER_MS                   producer batching delay                   [0]
@@ -36,7 +37,13 @@ Environment variables (also read from ./.env; real variables win):
   S3_ACCESS_KEY / S3_SECRET_KEY     S3 credentials (secret never shown)       [rustfsadmin]
   S3_BUCKET / S3_REGION             bucket and signing region                 [matyan-artifacts / us-east-1]
   GCS_BUCKET / AZURE_CONTAINER      bucket / container for gcs / azure        [matyan-artifacts]
+  GOOGLE_APPLICATION_CREDENTIALS    service-account key file: GCS URLs are signed with it [unset]
+  STORAGE_EMULATOR_HOST             GCS emulator URL (unsigned upload URLs)   [unset]
   AZURE_CONN_STR / AZURE_ACCOUNT_URL  Azure credentials                       [unset]
+  AZURE_TENANT_ID, AZURE_CLIENT_ID, AZURE_CLIENT_SECRET, AZURE_FEDERATED_TOKEN_FILE, AZURE_AUTHORITY_HOST
+                                    without AZURE_CONN_STR: the AD credential for
+                                    user-delegation SAS, as Azure's SDKs read them [unset]
+  SSL_CERT_FILE                     PEM roots replacing the bundled ones for blob-store TLS [unset]
   S3_PRESIGN_EXPIRY                 presigned URL lifetime, seconds           [3600]
   SHUTDOWN_FLUSH_TIMEOUT            seconds to finish frames and flush        [5.0]
   METRICS_ENABLED                   serve /metrics/                           [true]
@@ -85,5 +92,30 @@ fn main() {
     if let Err(error) = actix_web::rt::System::new().block_on(server::run(settings)) {
         log::error!("{error}");
         std::process::exit(1);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ENVIRONMENT_HELP;
+
+    /// The variables named in the first column of the README's configuration table.
+    fn readme_variables() -> Vec<String> {
+        let readme = include_str!("../README.md");
+        let table = &readme[readme.find("## Configuration").unwrap()..readme.find("## Architecture").unwrap()];
+        table
+            .lines()
+            .filter_map(|line| line.strip_prefix("| "))
+            .flat_map(|row| row.split('|').next().unwrap_or_default().split('`').skip(1).step_by(2).map(str::to_owned).collect::<Vec<_>>())
+            .filter(|name| name.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_'))
+            .collect()
+    }
+
+    #[test]
+    fn help_names_every_variable_of_the_readme_table() {
+        let variables = readme_variables();
+        assert!(variables.len() > 30, "the table was found: {variables:?}");
+        let missing: Vec<&String> = variables.iter().filter(|v| !v.ends_with('_') && !ENVIRONMENT_HELP.contains(v.as_str())).collect();
+        assert!(missing.is_empty(), "--help does not name {missing:?}");
     }
 }
