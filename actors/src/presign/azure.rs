@@ -4,12 +4,13 @@
 //! (cached until shortly before it expires). Container creation and readiness
 //! use an account SAS, or the AD token.
 
+use std::path::PathBuf;
 use std::sync::Mutex;
 use std::time::{Duration, SystemTime};
 
 use chrono::{DateTime, Utc};
 
-use super::azure_credential::AzureCredential;
+use super::azure_credential::{AzureAdSettings, AzureCredential};
 use super::azure_sas::{hmac_sha256_base64, iso, BlobSas, SasKey, UserDelegationKey, SAS_VERSION};
 use super::url::{encode_component, encode_key};
 use super::{BlobStore, PresignError, StoreSetupError, UploadHeaders};
@@ -25,6 +26,10 @@ pub struct AzureSettings {
     pub container: String,
     pub conn_str: Option<String>,
     pub account_url: Option<String>,
+    /// The AD credential for user-delegation SAS (without `conn_str`).
+    pub credential: AzureAdSettings,
+    /// `SSL_CERT_FILE`: PEM roots replacing the bundled ones.
+    pub tls_roots: Option<PathBuf>,
 }
 
 impl std::fmt::Debug for AzureSettings {
@@ -33,6 +38,8 @@ impl std::fmt::Debug for AzureSettings {
             .field("container", &self.container)
             .field("conn_str", &self.conn_str.as_ref().map(|_| "***"))
             .field("account_url", &self.account_url)
+            .field("credential", &self.credential)
+            .field("tls_roots", &self.tls_roots)
             .finish()
     }
 }
@@ -118,14 +125,17 @@ fn xml_text<'x>(xml: &'x str, tag: &str) -> Option<&'x str> {
 
 impl AzureStore {
     pub fn new(settings: AzureSettings) -> Result<Self, StoreSetupError> {
-        let agent = super::store_agent(STORE_TIMEOUT)?;
+        let agent = super::store_agent(STORE_TIMEOUT, settings.tls_roots.as_deref())?;
         let (account, blob_endpoint, auth) = match (&settings.conn_str, &settings.account_url) {
             (Some(conn_str), _) => {
                 let (account, key, endpoint) = parse_connection_string(conn_str)?;
                 (account, endpoint, Auth::AccountKey(key))
             }
             (None, Some(url)) => {
-                let auth = Auth::Delegation(Box::new(Delegation { credential: AzureCredential::from_env(), key: Mutex::new(None) }));
+                let auth = Auth::Delegation(Box::new(Delegation {
+                    credential: AzureCredential::new(settings.credential.clone()),
+                    key: Mutex::new(None),
+                }));
                 (account_of(url)?, url.trim_end_matches('/').to_string(), auth)
             }
             (None, None) => return Err(AzureConfigError::Missing.into()),

@@ -10,7 +10,6 @@ use std::time::{Duration, Instant};
 use serde::Deserialize;
 
 const STORAGE_SCOPE: &str = "https://storage.azure.com/.default";
-const DEFAULT_AUTHORITY: &str = "https://login.microsoftonline.com";
 const IMDS: &str =
     "http://169.254.169.254/metadata/identity/oauth2/token?api-version=2018-02-01&resource=https%3A%2F%2Fstorage.azure.com%2F";
 /// Refresh this long before a token expires.
@@ -20,6 +19,29 @@ enum Source {
     WorkloadIdentity { token_url: String, client_id: String, token_file: String },
     ClientSecret { token_url: String, client_id: String, secret: String },
     ManagedIdentity { client_id: Option<String> },
+}
+
+/// The `AZURE_*` credential variables, as read by the configuration.
+#[derive(Clone)]
+pub struct AzureAdSettings {
+    pub tenant_id: Option<String>,
+    pub client_id: Option<String>,
+    pub client_secret: Option<String>,
+    pub federated_token_file: Option<String>,
+    /// Where tokens come from, e.g. `https://login.microsoftonline.com`.
+    pub authority_host: String,
+}
+
+impl std::fmt::Debug for AzureAdSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AzureAdSettings")
+            .field("tenant_id", &self.tenant_id)
+            .field("client_id", &self.client_id)
+            .field("client_secret", &self.client_secret.as_ref().map(|_| "***"))
+            .field("federated_token_file", &self.federated_token_file)
+            .field("authority_host", &self.authority_host)
+            .finish()
+    }
 }
 
 pub struct AzureCredential {
@@ -35,11 +57,10 @@ struct TokenResponse {
 }
 
 impl AzureCredential {
-    pub fn from_env() -> Self {
-        let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
-        let authority = var("AZURE_AUTHORITY_HOST").unwrap_or_else(|| DEFAULT_AUTHORITY.into());
-        let token_url = |tenant: &str| format!("{}/{tenant}/oauth2/v2.0/token", authority.trim_end_matches('/'));
-        let source = match (var("AZURE_TENANT_ID"), var("AZURE_CLIENT_ID"), var("AZURE_FEDERATED_TOKEN_FILE"), var("AZURE_CLIENT_SECRET")) {
+    pub fn new(settings: AzureAdSettings) -> Self {
+        let AzureAdSettings { tenant_id, client_id, client_secret, federated_token_file, authority_host } = settings;
+        let token_url = |tenant: &str| format!("{}/{tenant}/oauth2/v2.0/token", authority_host.trim_end_matches('/'));
+        let source = match (tenant_id, client_id, federated_token_file, client_secret) {
             (Some(tenant), Some(client_id), Some(token_file), _) => {
                 Source::WorkloadIdentity { token_url: token_url(&tenant), client_id, token_file }
             }

@@ -3,6 +3,7 @@
 //! media-upload URL. Bucket creation and readiness use the JSON API (the
 //! emulator's, or Google's with a self-signed JWT).
 
+use std::path::PathBuf;
 use std::time::{Duration, SystemTime};
 
 use chrono::{DateTime, Utc};
@@ -23,6 +24,8 @@ pub struct GcsSettings {
     pub credentials_file: Option<String>,
     /// `STORAGE_EMULATOR_HOST`, e.g. `http://127.0.0.1:4443`.
     pub emulator_host: Option<String>,
+    /// `SSL_CERT_FILE`: PEM roots replacing the bundled ones.
+    pub tls_roots: Option<PathBuf>,
 }
 
 enum Access {
@@ -46,7 +49,7 @@ impl GcsStore {
             (None, Some(file)) => Access::Google { signer: Box::new(V4Signer::from_key_file(file)?) },
             (None, None) => return Err(GcsKeyError::Key("set GOOGLE_APPLICATION_CREDENTIALS (or STORAGE_EMULATOR_HOST)".into()).into()),
         };
-        let agent = super::store_agent(STORE_TIMEOUT)?;
+        let agent = super::store_agent(STORE_TIMEOUT, settings.tls_roots.as_deref())?;
         Ok(Self { bucket: settings.bucket, access, agent })
     }
 

@@ -12,6 +12,7 @@ mod gcs_signer;
 mod s3;
 mod url;
 
+use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
@@ -19,6 +20,7 @@ use actix::prelude::*;
 use serde::Serialize;
 
 pub use azure::{AzureConfigError, AzureSettings, AzureStore};
+pub use azure_credential::AzureAdSettings;
 pub use gcs::{GcsSettings, GcsStore};
 pub use gcs_signer::GcsKeyError;
 pub use s3::{S3Settings, S3Store};
@@ -74,12 +76,12 @@ pub enum StoreSetupError {
     Tls(String),
 }
 
-/// The blocking HTTP client of the stores. `SSL_CERT_FILE`, when set, replaces
-/// the bundled root certificates (as with OpenSSL), e.g. for a private CA.
-fn store_agent(timeout: Duration) -> Result<ureq::Agent, StoreSetupError> {
+/// The blocking HTTP client of the stores. `tls_roots` (`SSL_CERT_FILE`), when
+/// set, replaces the bundled root certificates (as with OpenSSL), e.g. for a private CA.
+fn store_agent(timeout: Duration, tls_roots: Option<&Path>) -> Result<ureq::Agent, StoreSetupError> {
     let mut tls = ureq::tls::TlsConfig::builder();
-    if let Some(path) = std::env::var_os("SSL_CERT_FILE").filter(|p| !p.is_empty()) {
-        let pem = std::fs::read(&path).map_err(|e| StoreSetupError::Tls(format!("SSL_CERT_FILE {}: {e}", path.to_string_lossy())))?;
+    if let Some(path) = tls_roots {
+        let pem = std::fs::read(path).map_err(|e| StoreSetupError::Tls(format!("SSL_CERT_FILE {}: {e}", path.display())))?;
         let certs: Vec<_> = ureq::tls::parse_pem(&pem)
             .filter_map(|item| match item {
                 Ok(ureq::tls::PemItem::Certificate(cert)) => Some(cert.to_owned()),
@@ -87,7 +89,7 @@ fn store_agent(timeout: Duration) -> Result<ureq::Agent, StoreSetupError> {
             })
             .collect();
         if certs.is_empty() {
-            return Err(StoreSetupError::Tls(format!("SSL_CERT_FILE {}: no certificate", path.to_string_lossy())));
+            return Err(StoreSetupError::Tls(format!("SSL_CERT_FILE {}: no certificate", path.display())));
         }
         tls = tls.root_certs(ureq::tls::RootCerts::new_with_certs(&certs));
     }

@@ -2,6 +2,7 @@
 //! URLs, path-style, with the Content-Type signed; bucket HEAD/PUT for
 //! readiness and startup, signed the same way and sent with a small blocking client.
 
+use std::path::PathBuf;
 use std::time::{Duration, SystemTime};
 
 use super::url::encode_key;
@@ -25,6 +26,8 @@ pub struct S3Settings {
     pub secret_key: String,
     pub bucket: String,
     pub region: String,
+    /// `SSL_CERT_FILE`: PEM roots replacing the bundled ones.
+    pub tls_roots: Option<PathBuf>,
 }
 
 impl std::fmt::Debug for S3Settings {
@@ -36,6 +39,7 @@ impl std::fmt::Debug for S3Settings {
             .field("secret_key", &"***")
             .field("bucket", &self.bucket)
             .field("region", &self.region)
+            .field("tls_roots", &self.tls_roots)
             .finish()
     }
 }
@@ -51,7 +55,7 @@ pub struct S3Store {
 impl S3Store {
     pub fn new(settings: S3Settings) -> Result<Self, StoreSetupError> {
         let identity = Credentials::new(&settings.access_key, &settings.secret_key, None, None, "matyan-frontier").into();
-        let agent = super::store_agent(STORE_TIMEOUT)?;
+        let agent = super::store_agent(STORE_TIMEOUT, settings.tls_roots.as_deref())?;
         Ok(Self { settings, identity, agent })
     }
 
@@ -166,6 +170,7 @@ mod tests {
             secret_key: "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY".into(),
             bucket: bucket.into(),
             region: region.into(),
+            tls_roots: None,
         })
         .unwrap()
     }

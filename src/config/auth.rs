@@ -1,0 +1,32 @@
+//! Bearer tokens for the WebSocket upgrade and presign.
+
+use std::path::PathBuf;
+
+use super::{ConfigError, Problem};
+use crate::auth::Authenticator;
+
+#[derive(clap::Args, Clone)]
+#[command(next_help_heading = "Authentication")]
+pub struct AuthConfig {
+    /// Bearer tokens, `TOKEN` or `TOKEN:RUN_ID_PREFIX`, comma- or line-separated. When this or `AUTH_TOKENS_FILE` is
+    /// set, the WebSocket upgrade and presign need one (`Authorization: Bearer`, or a `token` query parameter): 401
+    /// without or with a wrong one, 403 for a run outside the token's prefix. Unset: no authentication.
+    #[arg(long, env = "AUTH_TOKENS", value_name = "TOKENS")]
+    pub auth_tokens: Option<String>,
+    /// File of more tokens, one per line; `#` starts a comment line.
+    #[arg(long, env = "AUTH_TOKENS_FILE", value_name = "FILE")]
+    pub auth_tokens_file: Option<PathBuf>,
+}
+
+impl AuthConfig {
+    pub fn authenticator(self) -> Result<Authenticator, ConfigError> {
+        let mut entries = self.auth_tokens.unwrap_or_default();
+        if let Some(path) = &self.auth_tokens_file {
+            let file = std::fs::read_to_string(path).map_err(|e| {
+                ConfigError::new("AUTH_TOKENS_FILE", Problem::Unreadable { path: path.display().to_string(), reason: e.to_string() })
+            })?;
+            entries = format!("{entries}\n{file}");
+        }
+        Ok(Authenticator::parse(&entries))
+    }
+}
