@@ -11,7 +11,7 @@ use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
 use config::{Config, ConfigError, Settings};
 
-/// The variables are listed after `--help` (`config::reference`).
+// The variables are listed after `--help` (`config::reference`).
 #[derive(Parser)]
 #[command(name = "matyan-frontier", version, about = "Ingestion gateway: WebSocket run streams to Kafka, presigned blob uploads")]
 struct Cli {

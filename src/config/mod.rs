@@ -67,8 +67,8 @@ pub struct Settings {
 }
 
 impl Settings {
-    /// Checks what the sections cannot check alone (production refuses the
-    /// development defaults, the chosen backend's needs), and reads the
+    /// Checks what one value alone cannot show (production refuses the
+    /// development defaults; the chosen backend's needs), and reads the
     /// `KAFKA_PROPERTY_*` variables of `vars`.
     pub fn new(config: Config, vars: &[(String, String)]) -> Result<Self, ConfigError> {
         let Config { server, kafka, websocket, blob, auth } = config;
