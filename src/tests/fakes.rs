@@ -9,12 +9,14 @@ use matyan_actors::presign::{BlobStore, PresignError, UploadHeaders};
 use matyan_actors::CheckResult;
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 
+/// The key and record count of every publish, in order.
+pub type PublishLog = Arc<Mutex<Vec<(String, usize)>>>;
+
 /// A producer actor: every publish answered with `ack`, readiness with `broker`.
 pub struct FakeProducer {
     pub ack: Result<(), KafkaError>,
     pub broker: Result<(), BrokerUnready>,
-    /// The key and record count of every publish, in order.
-    pub published: Arc<Mutex<Vec<(String, usize)>>>,
+    pub published: PublishLog,
 }
 
 impl FakeProducer {

@@ -3,15 +3,22 @@
 
 use serde_json::json;
 
-use super::fakes::{FakeProducer, FakeStore};
-use super::gateway::TestGateway;
+use std::sync::Arc;
+
+use super::fakes::{FakeProducer, FakeStore, PublishLog};
+use super::gateway::{TestGateway, WsClient};
+
+/// A gateway with `producer`, a connection for `run-1`, and what the producer receives.
+fn connected(producer: FakeProducer) -> (TestGateway, WsClient, PublishLog) {
+    let published = Arc::clone(&producer.published);
+    let gateway = TestGateway::start(&[], producer, FakeStore::healthy());
+    let ws = gateway.ws("run-1", None).unwrap();
+    (gateway, ws, published)
+}
 
 #[test]
 fn an_acked_frame_is_answered_ok_and_published_once_under_its_run() {
-    let producer = FakeProducer::acking();
-    let published = producer.published.clone();
-    let gateway = TestGateway::start(&[], producer, FakeStore::healthy());
-    let mut ws = gateway.ws("run-1", None).unwrap();
+    let (_gateway, mut ws, published) = connected(FakeProducer::acking());
     let frame = r#"[{"type":"add_tag","tag_name":"a"},{"type":"remove_tag","tag_name":"b"}]"#;
     assert_eq!(ws.roundtrip(frame), json!({"status": "ok", "error": null}));
     assert_eq!(*published.lock().unwrap(), [("run-1".to_string(), 2)]);
@@ -19,8 +26,7 @@ fn an_acked_frame_is_answered_ok_and_published_once_under_its_run() {
 
 #[test]
 fn a_failed_publish_is_answered_with_the_kafka_error() {
-    let gateway = TestGateway::start(&[], FakeProducer::timing_out(), FakeStore::healthy());
-    let mut ws = gateway.ws("run-1", None).unwrap();
+    let (_gateway, mut ws, _) = connected(FakeProducer::timing_out());
     let answer = ws.roundtrip(r#"{"type":"add_tag","tag_name":"a"}"#);
     assert_eq!(answer["status"], "error");
     let error = answer["error"].as_str().unwrap();
@@ -31,10 +37,7 @@ fn a_failed_publish_is_answered_with_the_kafka_error() {
 
 #[test]
 fn an_invalid_frame_is_refused_without_publishing() {
-    let producer = FakeProducer::acking();
-    let published = producer.published.clone();
-    let gateway = TestGateway::start(&[], producer, FakeStore::healthy());
-    let mut ws = gateway.ws("run-1", None).unwrap();
+    let (_gateway, mut ws, published) = connected(FakeProducer::acking());
     let answer = ws.roundtrip(r#"[{"type":"add_tag","tag_name":"a"},{"type":"add_tag"}]"#);
     assert_eq!(answer["status"], "error");
     assert!(answer["error"].as_str().unwrap().starts_with("message 1: "), "names the message: {answer}");

@@ -30,7 +30,7 @@ fn stall_records(run_ids: &[&str], expected: usize) -> Vec<Record> {
     records_with(config, run_ids, expected, Duration::from_secs(60))
 }
 
-/// Frames absorbed as resends so far (the series appears with the first).
+/// Frames absorbed as resends so far.
 fn resent_frames(frontier: &Frontier) -> f64 {
     frontier.metric(r#"matyan_ws_frames_total{result="resent"}"#).unwrap_or(0.0)
 }
