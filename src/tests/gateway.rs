@@ -27,19 +27,18 @@ impl TestGateway {
         let vars = [("SHUTDOWN_FLUSH_TIMEOUT", "1")].iter().chain(vars).map(|(k, v)| (k.to_string(), v.to_string()));
         let settings = Settings::from_vars(vars).expect("valid settings");
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let address = listener.local_addr().unwrap();
         let (started, is_started) = std::sync::mpsc::channel();
         let (stop, stopped) = oneshot::channel();
         let thread = std::thread::spawn(move || {
             actix::System::new().block_on(async move {
                 let backends = Backends { producer: ProducerPort::of(&producer.start()), blob_store: Arc::new(store) };
                 let gateway = Gateway::start_with(settings, listener, prometheus::Registry::new(), backends).await.expect("gateway starts");
-                started.send(()).unwrap();
+                started.send(gateway.local_addr()).unwrap();
                 let _ = stopped.await;
                 gateway.shutdown().await;
             })
         });
-        is_started.recv().expect("gateway started");
+        let address = is_started.recv().expect("gateway started");
         Self { address, stop: Some(stop), thread: Some(thread) }
     }
 

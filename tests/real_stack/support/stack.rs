@@ -16,7 +16,3 @@ pub fn s3_endpoint() -> String {
 pub fn bucket() -> String {
     std::env::var("S3_BUCKET").unwrap_or_else(|_| "matyan-artifacts".into())
 }
-
-pub fn unique_run_id() -> String {
-    uuid::Uuid::new_v4().simple().to_string()
-}

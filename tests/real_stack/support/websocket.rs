@@ -28,6 +28,11 @@ pub fn upgrade(url: &str, bearer: Option<&str>) -> Result<WsClient, Box<Refusal>
     }
 }
 
+/// A fresh run id, so tests sharing a topic read back only their own records.
+pub fn unique_run_id() -> String {
+    uuid::Uuid::new_v4().simple().to_string()
+}
+
 pub struct WsClient {
     pub socket: WebSocket<MaybeTlsStream<TcpStream>>,
 }
