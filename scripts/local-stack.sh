@@ -15,10 +15,8 @@
 # (building Tansu takes ~10 minutes on 2 cores the first time).
 #
 # usage: scripts/local-stack.sh up | down | status | env | install
-#                               | durable-kafka-stop | durable-kafka-start | durable-kafka-pause | durable-kafka-resume
-#                               | stall-kafka-pause | stall-kafka-resume
-# (for the outage tests: the durable broker keeps its data across a restart; pause
-# freezes it with SIGSTOP, so connections stay open and requests go unanswered)
+# (the outage and stall tests stop, restart and freeze brokers themselves, from the
+# pid files in the run directory: tests/real_stack/support/broker.rs)
 set -euo pipefail
 
 CACHE="${XDG_CACHE_HOME:-$HOME/.cache}/matyan-frontier"
@@ -208,13 +206,6 @@ start_kafka() {
   log "$name ready on 127.0.0.1:$port, topic $TOPIC with $PARTITIONS partitions"
 }
 
-# pause_resume NAME pause|resume: SIGSTOP freezes a broker (connections stay
-# open, requests go unanswered), as a GC pause or a network stall would.
-pause_resume() {
-  running "$1" || { log "$1 is not running"; exit 1; }
-  if [[ $2 == pause ]]; then kill -STOP "$(cat "$RUN/$1.pid")"; else kill -CONT "$(cat "$RUN/$1.pid")"; fi
-}
-
 # start_sqlite_kafka NAME PORT [--authentication]: a broker whose data lives in
 # $RUN/NAME, kept across stop and start; `up` begins from an empty one.
 start_sqlite_kafka() {
@@ -327,6 +318,7 @@ export MATYAN_SASL_KAFKA=127.0.0.1:$SASL_KAFKA_PORT
 export MATYAN_SASL_USER=$SASL_USER
 export MATYAN_SASL_PASSWORD=$SASL_PASSWORD
 export MATYAN_STACK_BIN=$BIN
+export MATYAN_STACK_RUN=$RUN
 export MATYAN_STACK_PYTHON=$VENV/bin/python
 EOF
 }
@@ -349,12 +341,6 @@ case "${1:-}" in
     print_env
     ;;
   down) stop tansu tansu-stall tansu-durable tansu-sasl weed fake-gcs azurite azurite-tls ;;
-  durable-kafka-stop) stop tansu-durable ;;
-  durable-kafka-start) start_durable_kafka ;;
-  durable-kafka-pause) pause_resume tansu-durable pause ;;
-  durable-kafka-resume) pause_resume tansu-durable resume ;;
-  stall-kafka-pause) pause_resume tansu-stall pause ;;
-  stall-kafka-resume) pause_resume tansu-stall resume ;;
   status)
     for name in tansu tansu-stall tansu-durable tansu-sasl weed fake-gcs azurite azurite-tls; do
       if running "$name"; then echo "$name: running (pid $(cat "$RUN/$name.pid"))"; else echo "$name: stopped"; fi
@@ -362,7 +348,7 @@ case "${1:-}" in
     ;;
   env) print_env ;;
   *)
-    echo "usage: $0 up | down | status | env | install | durable-kafka-stop | durable-kafka-start | durable-kafka-pause | durable-kafka-resume | stall-kafka-pause | stall-kafka-resume" >&2
+    echo "usage: $0 up | down | status | env | install" >&2
     exit 2
     ;;
 esac

@@ -10,9 +10,10 @@ bash scripts/local-stack.sh up
 trap 'bash scripts/local-stack.sh down' EXIT
 eval "$(bash scripts/local-stack.sh env)"
 
-# Integration tests share the in-memory broker; the outage tests stop and
-# freeze the durable one, so they live in their own test binary (cargo runs
-# test binaries one at a time).
+# The in-process tests (the library's) need nothing; the real-stack tests
+# (tests/real_stack/, one binary) share the in-memory broker, and the outage
+# and stall tests take turns on the brokers they stop or freeze
+# (tests/real_stack/support/broker.rs). Cargo runs test binaries one at a time.
 log=$(mktemp)
 set +e
 cargo test --workspace --locked --no-fail-fast "$@" 2>&1 | tee "$log"

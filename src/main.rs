@@ -1,15 +1,8 @@
 //! `matyan-frontier`: the ingestion gateway between training clients and Kafka.
 
-mod auth;
-mod config;
-mod http_metrics;
-mod request_id;
-mod routes;
-mod server;
-
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
-
-use config::{Config, ConfigError, Settings};
+use matyan_frontier::config::{self, Config, ConfigError, Settings};
+use matyan_frontier::{listen, Gateway, StartupError};
 
 // The variables are listed after `--help` (`config::reference`).
 #[derive(Parser)]
@@ -42,9 +35,26 @@ fn main() {
         std::process::exit(2);
     });
     env_logger::Builder::new().filter_level(settings.log_filter).format_timestamp_micros().init();
-    if let Err(error) = actix_web::rt::System::new().block_on(server::run(settings)) {
+    if let Err(error) = actix_web::rt::System::new().block_on(serve(settings)) {
         log::error!("{error}");
         std::process::exit(1);
+    }
+}
+
+/// Binds, serves until SIGINT or SIGTERM, then shuts down in order.
+async fn serve(settings: Settings) -> Result<(), StartupError> {
+    let listener = listen(&format!("{}:{}", settings.host, settings.port))?;
+    let gateway = Gateway::start(settings, listener).await?;
+    shutdown_signal().await;
+    gateway.shutdown().await;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("SIGTERM handler");
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => log::info!("SIGINT received"),
+        _ = terminate.recv() => log::info!("SIGTERM received"),
     }
 }
 
@@ -54,6 +64,6 @@ mod tests {
 
     #[test]
     fn the_command_line_is_well_formed() {
-        super::config::reference::describe(super::Cli::command()).debug_assert();
+        matyan_frontier::config::reference::describe(super::Cli::command()).debug_assert();
     }
 }

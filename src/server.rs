@@ -1,13 +1,16 @@
-//! Wires the actors and the HTTP server together, and runs the shutdown
-//! sequence: stop accepting, let sessions answer what they received and close
-//! (1001), flush the producer, stop.
+//! Wires the actors and the HTTP server together ([`Gateway::start`]), and
+//! runs the shutdown sequence: stop accepting, let sessions answer what they
+//! received and close (1001), flush the producer, stop.
 
+use std::net::{SocketAddr, TcpListener, ToSocketAddrs};
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use actix::Actor;
 use actix_cors::Cors;
+use actix_web::dev::ServerHandle;
 use actix_web::middleware::{from_fn, Condition, Logger};
+use actix_web::rt::task::JoinHandle;
 use actix_web::{web, App, HttpServer};
 use actix_web_prom::PrometheusMetricsBuilder;
 use matyan_actors::backpressure::InflightBudget;
@@ -15,11 +18,13 @@ use matyan_actors::connections::ConnectionRegistry;
 use matyan_actors::kafka_producer::{CheckBroker, Flush, KafkaProducer};
 use matyan_actors::metrics::SessionMetrics;
 use matyan_actors::presign::{AzureStore, BlobStore, EnsureBucket, GcsStore, PresignActor, S3Store, StoreSetupError};
+use prometheus::Registry;
+use socket2::{Domain, Protocol, Socket, Type};
 
 use crate::config::{BlobSettings, Settings};
 use crate::http_metrics::{self, HttpMetrics};
 use crate::request_id;
-use crate::routes::{self, AppState, Surface};
+use crate::routes::{self, AppState, ProducerPort, Surface};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
@@ -43,102 +48,171 @@ const MAX_PRESIGN_BODY: usize = 64 * 1024;
 /// How long plain HTTP connections get to finish once sessions are closed.
 const HTTP_SHUTDOWN_GRACE: u64 = 1;
 
-fn blob_store(settings: &BlobSettings) -> Result<Arc<dyn BlobStore>, StartupError> {
-    Ok(match settings {
-        BlobSettings::S3(s3) => Arc::new(S3Store::new(s3.clone())?),
-        BlobSettings::Gcs(gcs) => Arc::new(GcsStore::new(gcs.clone())?),
-        BlobSettings::Azure(azure) => Arc::new(AzureStore::new(azure.clone())?),
-    })
+/// Pending connections the listener queues, as actix-web's own `bind` sets.
+const LISTEN_BACKLOG: i32 = 1024;
+
+/// A listener on `address` (`host:port`, the first address it resolves to
+/// that binds), set up as actix-web's `bind` sets up its own.
+pub fn listen(address: &str) -> Result<TcpListener, StartupError> {
+    let bind_error = |source| StartupError::Bind { address: address.to_owned(), source };
+    let mut last_error = std::io::Error::new(std::io::ErrorKind::InvalidInput, "resolves to no address");
+    for resolved in address.to_socket_addrs().map_err(bind_error)? {
+        let socket = Socket::new(Domain::for_address(resolved), Type::STREAM, Some(Protocol::TCP)).map_err(bind_error)?;
+        socket.set_reuse_address(true).map_err(bind_error)?;
+        match socket.bind(&resolved.into()).and_then(|()| socket.listen(LISTEN_BACKLOG)) {
+            Ok(()) => return Ok(socket.into()),
+            Err(error) => last_error = error,
+        }
+    }
+    Err(bind_error(last_error))
 }
 
-pub async fn run(settings: Settings) -> Result<(), StartupError> {
-    log::info!("starting matyan-frontier {} ({} environment), {:?}", env!("CARGO_PKG_VERSION"), settings.environment, settings.kafka);
+/// What the gateway talks to: the Kafka producer and the blob store. The
+/// in-process tests pass fakes; [`Gateway::start`] connects the real ones.
+pub struct Backends {
+    pub producer: ProducerPort,
+    pub blob_store: Arc<dyn BlobStore>,
+}
 
-    let registry = prometheus::Registry::new();
-    let session_metrics = SessionMetrics::register(&registry)?;
-    let http_metrics = web::Data::new(HttpMetrics::register(&registry)?);
-    let inflight_budget = InflightBudget::new(settings.max_inflight_bytes, &registry)?;
-    let producer = KafkaProducer::start(&settings.kafka, &registry)?;
-    // actix-web-prom serves the registry; its own request metrics are switched
-    // off (excluded paths), ours carry the dashboards' labels instead.
-    let exporter = PrometheusMetricsBuilder::new("matyan_actix")
-        .registry(registry)
-        .endpoint("/metrics/")
-        .exclude_regex(".*")
-        .build()
-        .map_err(|e| StartupError::MetricsEndpoint(e.to_string()))?;
-
-    match producer.send(CheckBroker).await {
-        Ok(Ok(())) => log::info!("Kafka is reachable, topic '{}' is there", settings.kafka.topic),
-        Ok(Err(reason)) => log::warn!("Kafka is not usable yet ({reason}); readiness reports it until it is"),
-        Err(e) => log::warn!("Kafka check failed: {e}"),
+impl Backends {
+    /// The configured Kafka producer (its metrics registered in `registry`) and blob store.
+    pub fn connect(settings: &Settings, registry: &Registry) -> Result<Self, StartupError> {
+        let producer = KafkaProducer::start(&settings.kafka, registry)?;
+        let blob_store: Arc<dyn BlobStore> = match &settings.blob {
+            BlobSettings::S3(s3) => Arc::new(S3Store::new(s3.clone())?),
+            BlobSettings::Gcs(gcs) => Arc::new(GcsStore::new(gcs.clone())?),
+            BlobSettings::Azure(azure) => Arc::new(AzureStore::new(azure.clone())?),
+        };
+        Ok(Self { producer: ProducerPort::of(&producer), blob_store })
     }
-    let presign = PresignActor::new(blob_store(&settings.blob)?, settings.presign_expiry).start();
-    match presign.send(EnsureBucket).await {
-        Ok(Ok(())) => log::info!("blob store ready: {}", settings.blob),
-        Ok(Err(reason)) => log::warn!("blob store not ready ({reason}); presigning works offline, readiness reports it"),
-        Err(e) => log::warn!("blob store check failed: {e}"),
+}
+
+/// A serving gateway: the HTTP server on its listener and the actors behind it.
+/// Dropping it leaves it running; [`Gateway::shutdown`] stops it in order.
+pub struct Gateway {
+    address: SocketAddr,
+    server: ServerHandle,
+    serving: JoinHandle<std::io::Result<()>>,
+    connections: Arc<ConnectionRegistry>,
+    producer: ProducerPort,
+    shutdown_flush_timeout: Duration,
+}
+
+impl Gateway {
+    /// Serves on `listener` with the configured Kafka producer and blob store.
+    /// Call it inside an actix system: the actors run on it.
+    pub async fn start(settings: Settings, listener: TcpListener) -> Result<Self, StartupError> {
+        log::info!("starting matyan-frontier {} ({} environment), {:?}", env!("CARGO_PKG_VERSION"), settings.environment, settings.kafka);
+        let registry = Registry::new();
+        let backends = Backends::connect(&settings, &registry)?;
+        Self::start_with(settings, listener, registry, backends).await
     }
 
-    let connections = ConnectionRegistry::new(settings.max_connections);
-    if settings.auth.enabled() {
-        log::info!("authentication on: {:?}", settings.auth);
-    }
-    let state = web::Data::new(AppState {
-        auth: settings.auth.clone(),
-        producer: producer.clone(),
-        presign,
-        connections: Arc::clone(&connections),
-        session_metrics,
-        session_limits: settings.session,
-        inflight_budget,
-    });
-    let cors_origins = settings.cors_origins.clone();
-    let metrics_enabled = settings.metrics_enabled;
-    let surface = Surface { metrics: metrics_enabled };
-    let address = format!("{}:{}", settings.host, settings.port);
-    let server = HttpServer::new(move || {
-        App::new()
-            .app_data(state.clone())
-            .app_data(http_metrics.clone())
-            // Presign bodies are a few hundred bytes; larger ones get 413.
-            .app_data(web::PayloadConfig::new(MAX_PRESIGN_BODY))
-            .configure(|cfg| routes::configure(cfg, surface))
-            .wrap(Condition::new(metrics_enabled, exporter.clone()))
-            .wrap(from_fn(http_metrics::record))
-            .wrap(cors(&cors_origins))
-            .wrap(from_fn(request_id::assign))
-            // The path without its query string: a `token` parameter never reaches the log.
-            .wrap(
-                Logger::new(r#"request_id=%{x-request-id}o %a "%{method}xi %U" %s %b %Dms"#)
-                    .custom_request_replace("method", |req| req.method().to_string()),
-            )
-    })
-    .disable_signals()
-    .shutdown_timeout(HTTP_SHUTDOWN_GRACE)
-    .bind(&address)
-    .map_err(|source| StartupError::Bind { address: address.clone(), source })?
-    .run();
-    log::info!("listening on {address}");
+    /// [`Gateway::start`] with the given backends, their metrics already in `registry`.
+    pub async fn start_with(
+        settings: Settings,
+        listener: TcpListener,
+        registry: Registry,
+        backends: Backends,
+    ) -> Result<Self, StartupError> {
+        let Backends { producer, blob_store } = backends;
+        let session_metrics = SessionMetrics::register(&registry)?;
+        let http_metrics = web::Data::new(HttpMetrics::register(&registry)?);
+        let inflight_budget = InflightBudget::new(settings.max_inflight_bytes, &registry)?;
+        // actix-web-prom serves the registry; its own request metrics are switched
+        // off (excluded paths), ours carry the dashboards' labels instead.
+        let exporter = PrometheusMetricsBuilder::new("matyan_actix")
+            .registry(registry)
+            .endpoint("/metrics/")
+            .exclude_regex(".*")
+            .build()
+            .map_err(|e| StartupError::MetricsEndpoint(e.to_string()))?;
 
-    let handle = server.handle();
-    let serving = actix_web::rt::spawn(server);
-    shutdown_signal().await;
+        match producer.check.send(CheckBroker).await {
+            Ok(Ok(())) => log::info!("Kafka is reachable, topic '{}' is there", settings.kafka.topic),
+            Ok(Err(reason)) => log::warn!("Kafka is not usable yet ({reason}); readiness reports it until it is"),
+            Err(e) => log::warn!("Kafka check failed: {e}"),
+        }
+        let presign = PresignActor::new(blob_store, settings.presign_expiry).start();
+        match presign.send(EnsureBucket).await {
+            Ok(Ok(())) => log::info!("blob store ready: {}", settings.blob),
+            Ok(Err(reason)) => log::warn!("blob store not ready ({reason}); presigning works offline, readiness reports it"),
+            Err(e) => log::warn!("blob store check failed: {e}"),
+        }
 
-    let deadline = Instant::now() + settings.shutdown_flush_timeout;
-    log::info!("shutting down: {} WebSocket sessions open", connections.len());
-    handle.pause().await;
-    connections.begin_shutdown();
-    let open = connections.wait_closed(deadline.saturating_duration_since(Instant::now())).await;
-    let undelivered = producer.send(Flush { timeout: deadline.saturating_duration_since(Instant::now()) }).await.unwrap_or(usize::MAX);
-    if open > 0 || undelivered > 0 {
-        log::warn!("shutdown timeout reached: {open} sessions still open, {undelivered} records not confirmed by Kafka");
-    } else {
-        log::info!("every received frame was answered and every record delivered");
+        let connections = ConnectionRegistry::new(settings.max_connections);
+        if settings.auth.enabled() {
+            log::info!("authentication on: {:?}", settings.auth);
+        }
+        let state = web::Data::new(AppState {
+            auth: settings.auth.clone(),
+            producer: producer.clone(),
+            presign,
+            connections: Arc::clone(&connections),
+            session_metrics,
+            session_limits: settings.session,
+            inflight_budget,
+        });
+        let cors_origins = settings.cors_origins.clone();
+        let metrics_enabled = settings.metrics_enabled;
+        let surface = Surface { metrics: metrics_enabled };
+        let address = listener.local_addr()?;
+        let server = HttpServer::new(move || {
+            App::new()
+                .app_data(state.clone())
+                .app_data(http_metrics.clone())
+                // Presign bodies are a few hundred bytes; larger ones get 413.
+                .app_data(web::PayloadConfig::new(MAX_PRESIGN_BODY))
+                .configure(|cfg| routes::configure(cfg, surface))
+                .wrap(Condition::new(metrics_enabled, exporter.clone()))
+                .wrap(from_fn(http_metrics::record))
+                .wrap(cors(&cors_origins))
+                .wrap(from_fn(request_id::assign))
+                // The path without its query string: a `token` parameter never reaches the log.
+                .wrap(
+                    Logger::new(r#"request_id=%{x-request-id}o %a "%{method}xi %U" %s %b %Dms"#)
+                        .custom_request_replace("method", |req| req.method().to_string()),
+                )
+        })
+        .disable_signals()
+        .shutdown_timeout(HTTP_SHUTDOWN_GRACE)
+        .listen(listener)?
+        .run();
+        log::info!("listening on {address}");
+        let server_handle = server.handle();
+        Ok(Self {
+            address,
+            server: server_handle,
+            serving: actix_web::rt::spawn(server),
+            connections,
+            producer,
+            shutdown_flush_timeout: settings.shutdown_flush_timeout,
+        })
     }
-    handle.stop(true).await;
-    let _ = serving.await;
-    Ok(())
+
+    /// The address it serves on (the port the OS chose for port 0).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.address
+    }
+
+    /// Stops accepting, lets sessions answer what they received and close
+    /// (1001), flushes the producer, stops; all within `SHUTDOWN_FLUSH_TIMEOUT`.
+    pub async fn shutdown(self) {
+        let deadline = Instant::now() + self.shutdown_flush_timeout;
+        log::info!("shutting down: {} WebSocket sessions open", self.connections.len());
+        self.server.pause().await;
+        self.connections.begin_shutdown();
+        let open = self.connections.wait_closed(deadline.saturating_duration_since(Instant::now())).await;
+        let flush = Flush { timeout: deadline.saturating_duration_since(Instant::now()) };
+        let undelivered = self.producer.flush.send(flush).await.unwrap_or(usize::MAX);
+        if open > 0 || undelivered > 0 {
+            log::warn!("shutdown timeout reached: {open} sessions still open, {undelivered} records not confirmed by Kafka");
+        } else {
+            log::info!("every received frame was answered and every record delivered");
+        }
+        self.server.stop(true).await;
+        let _ = self.serving.await;
+    }
 }
 
 fn cors(origins: &[String]) -> Cors {
@@ -147,12 +221,4 @@ fn cors(origins: &[String]) -> Cors {
         return cors.allow_any_origin();
     }
     origins.iter().fold(cors, |cors, origin| cors.allowed_origin(origin))
-}
-
-async fn shutdown_signal() {
-    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("SIGTERM handler");
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => log::info!("SIGINT received"),
-        _ = terminate.recv() => log::info!("SIGTERM received"),
-    }
 }

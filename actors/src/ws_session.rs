@@ -22,7 +22,7 @@ use serde::Serialize;
 use crate::backpressure::{InflightBudget, ReadGate};
 use crate::connections::{ConnectionSlot, GoingAway};
 use crate::envelope::{EnvelopeHeader, ReceiveTime};
-use crate::kafka_producer::{KafkaProducer, Publish};
+use crate::kafka_producer::Publish;
 use crate::metrics::{FrameResult, SessionMetrics};
 use crate::schema::{encode_frame, FrameLimits};
 
@@ -149,7 +149,8 @@ impl AnswerQueue {
 pub struct WsSession {
     run_id: Arc<str>,
     header: EnvelopeHeader,
-    producer: Addr<KafkaProducer>,
+    /// The Kafka producer actor, or a fake one in the gateway's in-process tests.
+    producer: Recipient<Publish>,
     limits: SessionLimits,
     metrics: SessionMetrics,
     slot: ConnectionSlot,
@@ -165,7 +166,7 @@ pub struct WsSession {
 impl WsSession {
     pub fn new(
         run_id: &str,
-        producer: Addr<KafkaProducer>,
+        producer: Recipient<Publish>,
         limits: SessionLimits,
         budget: Arc<InflightBudget>,
         metrics: SessionMetrics,

@@ -20,6 +20,13 @@ use matyan_actors::schema::{encode_frame, FrameLimits};
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::{ClientConfig, Message, Offset, TopicPartitionList};
 
+// The gateway's real-stack broker control: this test freezes the stall broker;
+// the parts for stopping and restarting the durable one are unused here.
+#[allow(dead_code)]
+#[path = "../../tests/real_stack/support/broker.rs"]
+mod broker;
+use broker::STALL_BROKER;
+
 const TOPIC: &str = "data-ingestion";
 const PARTITIONS: i32 = 6;
 const RECORDS_PER_FRAME: usize = 10;
@@ -171,14 +178,12 @@ async fn a_fatal_error_under_load_is_healed_and_every_frame_republished() {
 
 #[actix::test]
 async fn readiness_says_recovering_until_the_new_producer_answers() {
-    let bootstrap = bootstrap("MATYAN_STALL_KAFKA", "127.0.0.1:9096");
+    let bootstrap = STALL_BROKER.bootstrap();
     let harness = Harness::start(&bootstrap);
     assert_eq!(harness.producer.send(CheckBroker).await.unwrap(), Ok(()));
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../scripts/local-stack.sh");
-    let stack = |command: &str| assert!(std::process::Command::new("bash").args([script, command]).status().unwrap().success());
 
     // Frozen broker: the new producer cannot answer yet, so the state is visible.
-    stack("stall-kafka-pause");
+    let frozen = STALL_BROKER.freeze();
     let run_id = run_id();
     let mut receipts = Vec::new();
     for frame in 0..5 {
@@ -191,7 +196,7 @@ async fn readiness_says_recovering_until_the_new_producer_answers() {
         actix::clock::sleep(Duration::from_millis(100)).await;
         ready = harness.producer.send(CheckBroker).await.unwrap();
     }
-    stack("stall-kafka-resume");
+    drop(frozen);
     let Err(BrokerUnready::Recovering(cause)) = &ready else { panic!("readiness never said recovering: {ready:?}") };
     assert!(cause.contains("fault drill"), "names the cause: {cause}");
     assert_eq!(ready.as_ref().unwrap_err().to_string(), format!("recovering: {cause}"));

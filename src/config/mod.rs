@@ -103,7 +103,6 @@ impl Settings {
 
     /// Reads and validates `vars` as if they were the whole environment, and
     /// nothing else: no flags, no process environment.
-    #[cfg_attr(not(test), expect(dead_code, reason = "the in-process tests' entry point, once the library exposes it"))]
     pub fn from_vars(vars: impl IntoIterator<Item = (String, String)>) -> Result<Self, ConfigError> {
         let vars: Vec<(String, String)> = vars.into_iter().filter(|(_, value)| !value.trim().is_empty()).collect();
         // Each variable becomes its flag, which clap parses exactly as the variable.

@@ -73,7 +73,7 @@ fn check_text(result: &CheckResult) -> String {
     ),
 )]
 pub async fn ready(state: web::Data<AppState>) -> HttpResponse {
-    let (kafka, blob) = tokio::join!(state.producer.send(CheckBroker), state.presign.send(CheckBlobStore));
+    let (kafka, blob) = tokio::join!(state.producer.check.send(CheckBroker), state.presign.send(CheckBlobStore));
     let kafka = kafka.unwrap_or_else(|e| Err(BrokerUnready::Unreachable(format!("producer actor unavailable: {e}"))));
     let blob = blob.unwrap_or_else(|e| Err(format!("presign actor unavailable: {e}")));
     let kafka_text = kafka.as_ref().map_or_else(ToString::to_string, |()| "ok".into());

@@ -7,11 +7,12 @@ mod openapi;
 mod presign;
 mod ws;
 
-use actix::Addr;
+use actix::dev::ToEnvelope;
+use actix::{Actor, Addr, Handler, Recipient};
 use actix_web::{web, HttpResponse};
 use matyan_actors::backpressure::InflightBudget;
 use matyan_actors::connections::ConnectionRegistry;
-use matyan_actors::kafka_producer::KafkaProducer;
+use matyan_actors::kafka_producer::{CheckBroker, Flush, Publish};
 use matyan_actors::metrics::SessionMetrics;
 use matyan_actors::presign::PresignActor;
 use matyan_actors::ws_session::SessionLimits;
@@ -26,12 +27,32 @@ pub use openapi::Routes;
 /// What the handlers share.
 pub struct AppState {
     pub auth: Authenticator,
-    pub producer: Addr<KafkaProducer>,
+    pub producer: ProducerPort,
     pub presign: Addr<PresignActor>,
     pub connections: Arc<ConnectionRegistry>,
     pub session_metrics: SessionMetrics,
     pub session_limits: SessionLimits,
     pub inflight_budget: Arc<InflightBudget>,
+}
+
+/// The producer as the gateway uses it: sessions publish, readiness checks,
+/// shutdown flushes. A seam: the in-process tests put a fake actor behind it.
+#[derive(Clone)]
+pub struct ProducerPort {
+    pub publish: Recipient<Publish>,
+    pub check: Recipient<CheckBroker>,
+    pub flush: Recipient<Flush>,
+}
+
+impl ProducerPort {
+    /// The three messages of `producer`, an actor that handles them all.
+    pub fn of<A>(producer: &Addr<A>) -> Self
+    where
+        A: Actor + Handler<Publish> + Handler<CheckBroker> + Handler<Flush>,
+        A::Context: ToEnvelope<A, Publish> + ToEnvelope<A, CheckBroker> + ToEnvelope<A, Flush>,
+    {
+        Self { publish: producer.clone().recipient(), check: producer.clone().recipient(), flush: producer.clone().recipient() }
+    }
 }
 
 /// What the App serves besides its routes, which the document must list too.

@@ -60,7 +60,7 @@ pub async fn upgrade(
     };
     let session = WsSession::new(
         &run_id,
-        state.producer.clone(),
+        state.producer.publish.clone(),
         state.session_limits,
         Arc::clone(&state.inflight_budget),
         state.session_metrics.clone(),

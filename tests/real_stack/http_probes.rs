@@ -1,8 +1,6 @@
 //! Probes, version, metrics, CORS, X-Request-ID and startup validation.
 
-mod common;
-
-use common::*;
+use crate::support::*;
 use serde_json::{json, Value};
 
 #[test]
@@ -84,7 +82,7 @@ fn cors_allows_the_configured_origins_with_credentials() {
             .header("access-control-request-headers", "content-type,authorization")
             .body(())
             .unwrap();
-        common::http().run(request).unwrap()
+        http().run(request).unwrap()
     };
     let allowed = preflight("http://ui.local:3000");
     assert_eq!(allowed.status(), 200);

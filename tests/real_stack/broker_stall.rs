@@ -10,44 +10,15 @@
 //!
 //! The tests freeze that broker, so they take turns.
 
-mod common;
-
 use std::process::{Command, Stdio};
-use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use common::*;
+use crate::support::*;
 use rdkafka::ClientConfig;
 use serde_json::Value;
 
-static STALL_BROKER: Mutex<()> = Mutex::new(());
-
-fn take_the_broker() -> MutexGuard<'static, ()> {
-    take_turn(&STALL_BROKER)
-}
-
-fn stall_bootstrap() -> String {
-    std::env::var("MATYAN_STALL_KAFKA").unwrap_or_else(|_| "127.0.0.1:9096".into())
-}
-
-/// Resumes the broker even when an assertion fails mid-freeze.
-struct Frozen;
-
-impl Frozen {
-    fn now() -> Self {
-        local_stack("stall-kafka-pause");
-        Self
-    }
-}
-
-impl Drop for Frozen {
-    fn drop(&mut self) {
-        local_stack("stall-kafka-resume");
-    }
-}
-
 fn start_on_stall_broker() -> Frontier {
-    let bootstrap = stall_bootstrap();
+    let bootstrap = STALL_BROKER.bootstrap();
     let frontier = Frontier::start(&[("KAFKA_BOOTSTRAP_SERVERS", bootstrap.as_str())]);
     wait_for_readiness(&frontier, 200, Duration::from_secs(10));
     frontier
@@ -55,13 +26,13 @@ fn start_on_stall_broker() -> Frontier {
 
 fn stall_records(run_ids: &[&str], expected: usize) -> Vec<Record> {
     let mut config = ClientConfig::new();
-    config.set("bootstrap.servers", stall_bootstrap());
+    config.set("bootstrap.servers", STALL_BROKER.bootstrap());
     records_with(config, run_ids, expected, Duration::from_secs(60))
 }
 
-fn metric(frontier: &Frontier, line_start: &str) -> f64 {
-    let (_, _, text) = get(&frontier.url("/metrics/"));
-    text.lines().find_map(|line| line.strip_prefix(line_start)?.trim().parse().ok()).unwrap_or(0.0)
+/// Frames absorbed as resends so far.
+fn resent_frames(frontier: &Frontier) -> f64 {
+    frontier.metric(r#"matyan_ws_frames_total{result="resent"}"#).unwrap_or(0.0)
 }
 
 #[test]
@@ -71,7 +42,7 @@ fn stock_clients_lose_no_tracked_point_through_a_broker_freeze() {
     const INTERVAL_MS: u64 = 10;
     // Streaming lasts the freeze plus 10 s around it.
     let points = (freeze.as_millis() as usize + 10_000) / INTERVAL_MS as usize;
-    let _broker = take_the_broker();
+    let _broker = STALL_BROKER.take_turn();
     let frontier = start_on_stall_broker();
     let python =
         std::env::var("MATYAN_STACK_PYTHON").expect("MATYAN_STACK_PYTHON is set by scripts/local-stack.sh env (run scripts/test.sh)");
@@ -88,7 +59,7 @@ fn stock_clients_lose_no_tracked_point_through_a_broker_freeze() {
         .collect();
 
     std::thread::sleep(Duration::from_secs(4));
-    let frozen = Frozen::now();
+    let frozen = STALL_BROKER.freeze();
     let degraded = wait_for_readiness(&frontier, 503, Duration::from_secs(10));
     assert!(degraded["checks"]["kafka"].as_str().unwrap().starts_with("error: broker unreachable"), "{degraded}");
     std::thread::sleep(freeze.saturating_sub(Duration::from_secs(3)));
@@ -119,7 +90,7 @@ fn stock_clients_lose_no_tracked_point_through_a_broker_freeze() {
         let first_seen: Vec<i64> = steps.iter().scan(-1, |max, &s| Some((s > *max).then(|| *max = s).map(|_| s))).flatten().collect();
         assert_eq!(first_seen.len(), distinct.len(), "run {run_id}: each step first appears in order");
     }
-    let resent = metric(&frontier, "matyan_ws_frames_total{result=\"resent\"}");
+    let resent = resent_frames(&frontier);
     eprintln!(
         "freeze {} s: {CLIENTS} stock clients x {points} points, lost {lost}, duplicates {duplicates}, resends absorbed {resent}, client reports {runs:?}",
         freeze.as_secs()
@@ -142,12 +113,12 @@ fn stock_clients_lose_no_tracked_point_through_a_broker_freeze() {
 
 #[test]
 fn a_frame_resent_while_unanswered_is_published_and_answered_once() {
-    let _broker = take_the_broker();
+    let _broker = STALL_BROKER.take_turn();
     let frontier = start_on_stall_broker();
     let run_id = unique_run_id();
     let mut ws = frontier.ws(&run_id);
     let frame = r#"[{"type":"add_tag","tag_name":"once"},{"type":"log_terminal_line","line":"x","step":1}]"#;
-    let frozen = Frozen::now();
+    let frozen = STALL_BROKER.freeze();
     ws.send(frame);
     ws.send(frame);
     // One byte different: a new frame, published on its own.
@@ -164,17 +135,17 @@ fn a_frame_resent_while_unanswered_is_published_and_answered_once() {
     let records = stall_records(&[&run_id], 6);
     let tags: Vec<&Value> = records.iter().map(|r| &r.value["payload"]).collect();
     assert_eq!(records.len(), 6, "published once per frame, the resend not at all: {tags:?}");
-    assert_eq!(metric(&frontier, "matyan_ws_frames_total{result=\"resent\"}"), 1.0);
+    assert_eq!(resent_frames(&frontier), 1.0);
 }
 
 #[test]
 fn a_frame_held_past_the_deadline_is_answered_before_the_client_gives_up() {
-    let _broker = take_the_broker();
-    let bootstrap = stall_bootstrap();
+    let _broker = STALL_BROKER.take_turn();
+    let bootstrap = STALL_BROKER.bootstrap();
     let frontier = Frontier::start(&[("KAFKA_BOOTSTRAP_SERVERS", bootstrap.as_str()), ("WS_ANSWER_DEADLINE_MS", "3000")]);
     wait_for_readiness(&frontier, 200, Duration::from_secs(10));
     let mut ws = frontier.ws(&unique_run_id());
-    let frozen = Frozen::now();
+    let frozen = STALL_BROKER.freeze();
     let sent = Instant::now();
     let answer = ws.roundtrip(r#"{"type":"add_tag","tag_name":"held"}"#);
     let waited = sent.elapsed();

@@ -16,12 +16,10 @@
 //! The Python side runs in the local stack's venv (`MATYAN_STACK_PYTHON`),
 //! where `scripts/local-stack.sh` installs those exact versions.
 
-mod common;
-
 use std::process::Command;
 use std::time::Duration;
 
-use common::*;
+use crate::support::*;
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::client::DefaultClientContext;
 use rdkafka::ClientConfig;

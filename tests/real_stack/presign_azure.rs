@@ -4,15 +4,13 @@
 //! Azurite over HTTPS with `--oauth basic` (it decodes bearer tokens without
 //! verifying them, so a local token endpoint stands in for Azure AD).
 
-mod common;
-
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
 use std::time::Duration;
 
+use crate::support::*;
 use base64::Engine;
 use chrono::Utc;
-use common::*;
 use matyan_actors::presign::azure_sas::{BlobSas, SasKey};
 use serde_json::{json, Value};
 

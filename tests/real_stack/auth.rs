@@ -2,24 +2,13 @@
 //! presign need a bearer token (header or `token` query parameter); a token
 //! may be bound to a run-id prefix; tokens never appear in the logs.
 
-mod common;
-
-use common::*;
+use crate::support::*;
 use serde_json::json;
 
 const TOKENS: &str = "s3cret-token-1,team-token:team-a-";
 
 fn upgrade_status(frontier: &Frontier, run_id: &str, query: &str, bearer: Option<&str>) -> u16 {
-    let mut request =
-        tungstenite::ClientRequestBuilder::new(format!("ws://127.0.0.1:{}/api/v1/ws/runs/{run_id}{query}", frontier.port).parse().unwrap());
-    if let Some(token) = bearer {
-        request = request.with_header("Authorization", format!("Bearer {token}"));
-    }
-    match tungstenite::connect(request) {
-        Ok(_) => 101,
-        Err(tungstenite::Error::Http(response)) => response.status().as_u16(),
-        Err(other) => panic!("{other}"),
-    }
+    upgrade(&format!("{}{query}", frontier.ws_url(run_id)), bearer).map_or_else(|refusal| refusal.status().as_u16(), |_| 101)
 }
 
 fn presign_status(frontier: &Frontier, run_id: &str, bearer: Option<&str>) -> u16 {

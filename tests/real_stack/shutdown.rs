@@ -1,11 +1,9 @@
 //! SIGTERM with frames in flight: every frame the server received is answered,
 //! every `ok` is in Kafka, the session closes with 1001 and the process exits 0.
 
-mod common;
-
 use std::time::{Duration, Instant};
 
-use common::*;
+use crate::support::*;
 use serde_json::json;
 use tungstenite::protocol::frame::coding::CloseCode;
 

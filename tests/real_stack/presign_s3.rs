@@ -1,9 +1,7 @@
 //! Presign against a real S3 server (SeaweedFS verifies SigV4): the returned
 //! URL uploads exactly the bytes to exactly the key, and nothing else passes.
 
-mod common;
-
-use common::*;
+use crate::support::*;
 use serde_json::{json, Value};
 
 fn presign(frontier: &Frontier, body: Value) -> (u16, Value) {

@@ -3,9 +3,7 @@
 //! key; with a service-account key the URL is a V4 signed URL with the
 //! Content-Type signed (the signer itself is checked against Google's vectors).
 
-mod common;
-
-use common::*;
+use crate::support::*;
 use serde_json::{json, Value};
 
 const TEST_KEY: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/actors/src/presign/testdata/gcs/test_service_account.not-a-test.json");

@@ -8,37 +8,25 @@
 //!
 //! The tests stop and start that broker, so they take turns.
 
-mod common;
-
 use std::io::Write;
 use std::net::{Shutdown, TcpStream};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::*;
+use crate::support::*;
 use serde_json::{json, Value};
 use tungstenite::stream::MaybeTlsStream;
 
 /// The client gives up on an answer after this long.
 const CLIENT_WAIT: Duration = Duration::from_secs(15);
 
-static DURABLE_BROKER: Mutex<()> = Mutex::new(());
-
-fn take_the_broker() -> MutexGuard<'static, ()> {
-    take_turn(&DURABLE_BROKER)
-}
-
-fn durable_bootstrap() -> String {
-    std::env::var("MATYAN_DURABLE_KAFKA").unwrap_or_else(|_| "127.0.0.1:9094".into())
-}
-
 /// Tansu 0.6 cannot bump an idempotent producer's epoch (its `init_producer`
 /// ends in `todo!()` for that request, which stops its storage), and librdkafka
 /// bumps it after a timeout. So these tests run without idempotence, keeping
 /// order with one request in flight; `acks=all` still stands behind every `ok`.
 fn start_on_durable_broker(extra: &[(&str, &str)]) -> Frontier {
-    let bootstrap = durable_bootstrap();
+    let bootstrap = DURABLE_BROKER.bootstrap();
     let mut env = vec![
         ("KAFKA_BOOTSTRAP_SERVERS", bootstrap.as_str()),
         ("KAFKA_PROPERTY_ENABLE_IDEMPOTENCE", "false"),
@@ -52,12 +40,12 @@ fn start_on_durable_broker(extra: &[(&str, &str)]) -> Frontier {
 
 #[test]
 fn readiness_and_publishing_follow_the_broker_through_a_restart() {
-    let _broker = take_the_broker();
+    let _broker = DURABLE_BROKER.take_turn();
     let frontier = start_on_durable_broker(&[("WS_ANSWER_DEADLINE_MS", "4000")]);
     let mut ws = frontier.ws(&unique_run_id());
     assert_eq!(ws.roundtrip(r#"{"type":"add_tag","tag_name":"before"}"#), ok_answer());
 
-    local_stack("durable-kafka-stop");
+    DURABLE_BROKER.stop();
     let degraded = wait_for_readiness(&frontier, 503, Duration::from_secs(15));
     assert_eq!(degraded["status"], "degraded");
     assert!(degraded["checks"]["kafka"].as_str().unwrap().starts_with("error: "), "{degraded}");
@@ -68,12 +56,21 @@ fn readiness_and_publishing_follow_the_broker_through_a_restart() {
     assert!(answer["error"].as_str().unwrap().starts_with("Kafka did not acknowledge"), "{answer}");
     assert!(started.elapsed() < CLIENT_WAIT, "answered within the client's wait");
 
-    local_stack("durable-kafka-start");
+    DURABLE_BROKER.start();
     wait_for_readiness(&frontier, 200, Duration::from_secs(30));
     let deadline = Instant::now() + Duration::from_secs(30);
     while ws.roundtrip(r#"{"type":"add_tag","tag_name":"after"}"#) != ok_answer() {
         assert!(Instant::now() < deadline, "publishing did not resume within 30 s of the broker's return");
     }
+}
+
+/// How the broker goes away for a while.
+#[derive(Clone, Copy, Debug)]
+enum Outage {
+    /// Frozen (SIGSTOP): connections stay open, requests go unanswered.
+    Hang,
+    /// Stopped, then started again on its sqlite storage.
+    Restart,
 }
 
 /// What one streaming client saw.
@@ -85,11 +82,11 @@ struct StreamLog {
 }
 
 /// 8 clients stream 10-message frames, stop and wait, while the broker goes
-/// away twice (`stop`, a few seconds, `start`). Every frame is answered within
+/// away twice (`outage`, a few seconds, back). Every frame is answered within
 /// the client's wait; publishing resumes each time without restarting the
 /// gateway; every acked message is in Kafka, in order.
-fn no_acked_message_is_lost_across(stop: &str, start: &str) {
-    let _broker = take_the_broker();
+fn no_acked_message_is_lost_across(outage: Outage) {
+    let _broker = DURABLE_BROKER.take_turn();
     let frontier = start_on_durable_broker(&[("WS_ANSWER_DEADLINE_MS", "6000")]);
     let halt = Arc::new(AtomicBool::new(false));
     let oks = Arc::new(AtomicUsize::new(0));
@@ -121,18 +118,27 @@ fn no_acked_message_is_lost_across(stop: &str, start: &str) {
         })
         .collect();
 
-    for outage in 0..2 {
+    for round in 0..2 {
         std::thread::sleep(Duration::from_secs(2));
-        local_stack(stop);
+        let frozen = match outage {
+            Outage::Hang => Some(DURABLE_BROKER.freeze()),
+            Outage::Restart => {
+                DURABLE_BROKER.stop();
+                None
+            }
+        };
         wait_for_readiness(&frontier, 503, Duration::from_secs(15));
         std::thread::sleep(Duration::from_secs(4));
-        local_stack(start);
+        match frozen {
+            Some(frozen) => drop(frozen),
+            None => DURABLE_BROKER.start(),
+        }
         wait_for_readiness(&frontier, 200, Duration::from_secs(30));
         // Publishing resumes on its own: more frames are acked after the outage.
         let before = oks.load(Ordering::Relaxed);
         let deadline = Instant::now() + Duration::from_secs(30);
         while oks.load(Ordering::Relaxed) < before + 50 {
-            assert!(Instant::now() < deadline, "outage {outage}: publishing did not resume");
+            assert!(Instant::now() < deadline, "outage {round}: publishing did not resume");
             std::thread::sleep(Duration::from_millis(100));
         }
     }
@@ -142,7 +148,7 @@ fn no_acked_message_is_lost_across(stop: &str, start: &str) {
     for client in clients {
         let (run_id, log) = client.join().unwrap();
         assert!(log.slowest_answer < CLIENT_WAIT, "run {run_id}: an answer took {:?}", log.slowest_answer);
-        let records = records_at(&durable_bootstrap(), &run_id, log.acked_steps.len(), Duration::from_secs(60));
+        let records = records_at(&DURABLE_BROKER.bootstrap(), &run_id, log.acked_steps.len(), Duration::from_secs(60));
         // At least once: a frame answered with an error may be in Kafka too,
         // some records more than once; order holds.
         let mut published: Vec<i64> = records.iter().map(|r| r.value["payload"]["step"].as_i64().unwrap()).collect();
@@ -154,23 +160,19 @@ fn no_acked_message_is_lost_across(stop: &str, start: &str) {
         errors += log.errors;
         slowest = slowest.max(log.slowest_answer);
     }
-    eprintln!("{stop} x2: {acked} messages acked, all in Kafka; {errors} frames answered with an error; slowest answer {slowest:?}");
+    eprintln!("{outage:?} x2: {acked} messages acked, all in Kafka; {errors} frames answered with an error; slowest answer {slowest:?}");
 }
 
 /// The broker freezes (SIGSTOP): connections stay open, requests go unanswered.
 #[test]
 fn no_acked_message_is_lost_when_the_broker_hangs_under_load() {
-    no_acked_message_is_lost_across("durable-kafka-pause", "durable-kafka-resume");
+    no_acked_message_is_lost_across(Outage::Hang);
 }
 
 /// The broker stops and restarts on its sqlite storage.
 #[test]
 fn no_acked_message_is_lost_when_the_broker_restarts_under_load() {
-    no_acked_message_is_lost_across("durable-kafka-stop", "durable-kafka-start");
-}
-
-fn metric(metrics: &str, name: &str) -> f64 {
-    metrics.lines().find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse().ok()).unwrap_or_else(|| panic!("{name} missing"))
+    no_acked_message_is_lost_across(Outage::Restart);
 }
 
 /// 100 clients write frames as fast as TCP lets them into a stopped broker.
@@ -181,14 +183,14 @@ fn metric(metrics: &str, name: &str) -> f64 {
 fn memory_stays_bounded_while_clients_push_into_a_stopped_broker() {
     const BUDGET: usize = 16 << 20;
     const RSS_BOUND_KIB: u64 = 192 * 1024;
-    let _broker = take_the_broker();
+    let _broker = DURABLE_BROKER.take_turn();
     let seconds: u64 = std::env::var("MATYAN_OUTAGE_SECS").map(|s| s.parse().unwrap()).unwrap_or(20);
     // Its own topic: the flood must not slow down the other tests' reading.
     let frontier = start_on_durable_broker(&[
         ("KAFKA_MAX_INFLIGHT_BYTES", &BUDGET.to_string()),
         ("KAFKA_DATA_INGESTION_TOPIC", "data-ingestion-flood"),
     ]);
-    local_stack("durable-kafka-stop");
+    DURABLE_BROKER.stop();
     wait_for_readiness(&frontier, 503, Duration::from_secs(15));
 
     // 100 messages of ~100 bytes: a 13 KB frame.
@@ -218,18 +220,18 @@ fn memory_stays_bounded_while_clients_push_into_a_stopped_broker() {
     while started.elapsed() < Duration::from_secs(seconds) {
         std::thread::sleep(Duration::from_secs(1));
         peak_rss = peak_rss.max(rss_kib(frontier.pid()));
-        peak_inflight = peak_inflight.max(metric(&get(&frontier.url("/metrics/")).2, "matyan_inflight_bytes"));
+        peak_inflight = peak_inflight.max(frontier.metric("matyan_inflight_bytes").expect("matyan_inflight_bytes"));
     }
     for socket in &sockets {
         let _ = socket.shutdown(Shutdown::Both);
     }
     threads.into_iter().for_each(|t| t.join().unwrap());
-    local_stack("durable-kafka-start");
+    DURABLE_BROKER.start();
     wait_for_readiness(&frontier, 200, Duration::from_secs(30));
     // Frames the clients wrote before closing are still in the sockets: they are
     // read and published now, through the same budget, before the sessions end.
     let deadline = Instant::now() + Duration::from_secs(120);
-    while metric(&get(&frontier.url("/metrics/")).2, "matyan_ws_connections_active") > 0.0 {
+    while frontier.metric("matyan_ws_connections_active").expect("matyan_ws_connections_active") > 0.0 {
         assert!(Instant::now() < deadline, "sessions did not drain within 120 s of the broker's return");
         std::thread::sleep(Duration::from_millis(500));
     }

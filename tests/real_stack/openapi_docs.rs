@@ -2,11 +2,9 @@
 //! what the process serves (and what the contract's endpoint table names), and
 //! the page renders it without fetching anything from elsewhere.
 
-mod common;
-
 use std::collections::{BTreeMap, BTreeSet};
 
-use common::*;
+use crate::support::*;
 use serde_json::Value;
 
 type Endpoint = (String, String);

@@ -2,13 +2,11 @@
 //! stack) drives a short run through the frontier: what lands in Kafka and S3
 //! is what the workers expect.
 
-mod common;
-
 use std::collections::BTreeMap;
 use std::process::Command;
 use std::time::Duration;
 
-use common::*;
+use crate::support::*;
 use serde_json::Value;
 
 #[test]

@@ -1,11 +1,9 @@
 //! Kafka with authentication on: the local stack's SASL broker (Tansu, sqlite
 //! storage) accepts only SCRAM-SHA-256 logins of its one user.
 
-mod common;
-
 use std::time::{Duration, Instant};
 
-use common::*;
+use crate::support::*;
 use rdkafka::ClientConfig;
 
 fn sasl_bootstrap() -> String {

@@ -1,11 +1,9 @@
 //! WebSocket → Kafka, against the real broker: every message type is read back
 //! with its key, envelope and payload; frames are all-or-nothing; order holds.
 
-mod common;
-
 use std::time::Duration;
 
-use common::*;
+use crate::support::*;
 use serde_json::{json, Value};
 
 const WAIT: Duration = Duration::from_secs(20);
@@ -184,15 +182,13 @@ fn bad_run_ids_are_refused_at_the_upgrade() {
         ("%0A", "run_id must not contain"),
         (&"x".repeat(129), "at most 128"),
     ] {
-        let request =
-            tungstenite::ClientRequestBuilder::new(format!("ws://127.0.0.1:{}/api/v1/ws/runs/{run_id}", frontier.port).parse().unwrap());
-        match tungstenite::connect(request) {
-            Err(tungstenite::Error::Http(response)) => {
+        match upgrade(&frontier.ws_url(run_id), None) {
+            Err(response) => {
                 assert_eq!(response.status(), 400, "{run_id}");
                 let body: Value = serde_json::from_slice(response.body().as_deref().unwrap()).unwrap();
                 assert!(body["detail"].as_str().unwrap().contains(why), "{run_id}: {body}");
             }
-            other => panic!("{run_id}: expected a 400 refusal, got {:?}", other.map(|(_, r)| r.status())),
+            Ok(_) => panic!("{run_id}: expected a 400 refusal, got an open WebSocket"),
         }
     }
 }

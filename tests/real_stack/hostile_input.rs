@@ -3,13 +3,11 @@
 //! nothing (a valid frame on the same run follows, and only it is in Kafka),
 //! and that the process and the connection (or a new one) still work after.
 
-mod common;
-
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
-use common::*;
+use crate::support::*;
 use serde_json::{json, Value};
 use tungstenite::protocol::frame::coding::{Data, OpCode};
 use tungstenite::protocol::frame::Frame;
@@ -30,10 +28,6 @@ fn assert_published_tags(run_id: &str, expected: &[&str]) {
     let records = records_for(run_id, expected.len(), WAIT);
     let tags: Vec<&str> = records.iter().map(|r| r.value["payload"]["tag_name"].as_str().unwrap_or("<not a tag>")).collect();
     assert_eq!(tags, expected, "only the valid frames are published");
-}
-
-fn ws_url(frontier: &Frontier, run_id: &str) -> String {
-    format!("ws://127.0.0.1:{}/api/v1/ws/runs/{run_id}", frontier.port)
 }
 
 fn send_frame(ws: &mut WsClient, frame: Frame) {
@@ -60,21 +54,11 @@ fn close_frame(ws: &mut WsClient) -> (u16, String) {
     }
 }
 
-/// `matyan_ws_connections_active` from `/metrics/`.
-fn active_connections(frontier: &Frontier) -> i64 {
-    let (status, _, body) = get(&frontier.url("/metrics/"));
-    assert_eq!(status, 200);
-    body.lines()
-        .find_map(|line| line.strip_prefix("matyan_ws_connections_active "))
-        .and_then(|value| value.trim().parse().ok())
-        .unwrap_or_else(|| panic!("no matyan_ws_connections_active gauge in:\n{body}"))
-}
-
 fn assert_no_connections_within(frontier: &Frontier, within: Duration) {
     let deadline = Instant::now() + within;
     loop {
-        let active = active_connections(frontier);
-        if active == 0 {
+        let active = frontier.metric("matyan_ws_connections_active").expect("matyan_ws_connections_active");
+        if active == 0.0 {
             return;
         }
         assert!(Instant::now() < deadline, "matyan_ws_connections_active is still {active} after {within:?}");
@@ -413,7 +397,7 @@ fn clients_dropping_mid_frame_leave_no_session_behind() {
     for i in 0..50 {
         let stream = TcpStream::connect(("127.0.0.1", frontier.port)).unwrap();
         stream.set_read_timeout(Some(WAIT)).unwrap();
-        let (mut socket, response) = tungstenite::client(ws_url(&frontier, &run_id), stream).expect("WebSocket upgrade");
+        let (mut socket, response) = tungstenite::client(frontier.ws_url(&run_id), stream).expect("WebSocket upgrade");
         assert_eq!(response.status(), 101);
         // Cut inside the header, the extended length, the mask, the payload;
         // or a 1 MiB frame announced and barely started.
@@ -436,7 +420,7 @@ fn clients_dropping_mid_frame_leave_no_session_behind() {
     // end of it: the server only closes (EOF), it does not answer.
     let stream = TcpStream::connect(("127.0.0.1", frontier.port)).unwrap();
     stream.set_read_timeout(Some(WAIT)).unwrap();
-    let (mut socket, _) = tungstenite::client(ws_url(&frontier, &run_id), stream).unwrap();
+    let (mut socket, _) = tungstenite::client(frontier.ws_url(&run_id), stream).unwrap();
     socket.get_mut().write_all(&small[..small.len() / 2]).unwrap();
     socket.get_mut().shutdown(std::net::Shutdown::Write).unwrap();
     let mut rest = Vec::new();
@@ -447,7 +431,7 @@ fn clients_dropping_mid_frame_leave_no_session_behind() {
 #[test]
 fn two_thousand_connections_opened_and_dropped_leave_the_gateway_usable() {
     let frontier = Frontier::start(&[]);
-    let url = ws_url(&frontier, &unique_run_id());
+    let url = frontier.ws_url(&unique_run_id());
     let started = Instant::now();
     let threads: Vec<_> = (0..4)
         .map(|t| {

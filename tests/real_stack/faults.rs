@@ -1,14 +1,12 @@
 //! Faults on the gateway side: clients that outrun their answers or never read
 //! them, and a gateway killed with SIGKILL under load. An `ok` must always mean "in Kafka".
 
-mod common;
-
 use std::io::Write;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::*;
+use crate::support::*;
 use serde_json::json;
 use tungstenite::stream::MaybeTlsStream;
 

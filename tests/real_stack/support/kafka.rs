@@ -1,0 +1,81 @@
+//! Reading a run's records back from Kafka.
+
+use std::time::{Duration, Instant};
+
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::message::Message;
+use rdkafka::{ClientConfig, Offset, TopicPartitionList};
+use serde_json::Value;
+
+use super::stack::{kafka_bootstrap, topic};
+
+pub const PARTITIONS: i32 = 6;
+
+/// One record read back from Kafka.
+#[derive(Debug, Clone)]
+pub struct Record {
+    pub partition: i32,
+    pub offset: i64,
+    pub key: Vec<u8>,
+    pub value: Value,
+    pub has_headers: bool,
+}
+
+/// Reads every partition from the beginning (the local broker's watermarks
+/// are not reliable, so no group and no watermarks) and keeps `run_id`'s records.
+pub fn records_for(run_id: &str, expected: usize, timeout: Duration) -> Vec<Record> {
+    records_at(&kafka_bootstrap(), run_id, expected, timeout)
+}
+
+/// [`records_for`] on another broker.
+pub fn records_at(bootstrap: &str, run_id: &str, expected: usize, timeout: Duration) -> Vec<Record> {
+    let mut config = ClientConfig::new();
+    config.set("bootstrap.servers", bootstrap);
+    records_with(config, &[run_id], expected, timeout)
+}
+
+/// The records of several runs in one pass over the topic: `expected` in all.
+pub fn records_of_runs(run_ids: &[&str], expected: usize, timeout: Duration) -> Vec<Record> {
+    let mut config = ClientConfig::new();
+    config.set("bootstrap.servers", kafka_bootstrap());
+    records_with(config, run_ids, expected, timeout)
+}
+
+/// The records of `run_ids`, with a consumer configured by the caller (credentials, say).
+pub fn records_with(mut config: ClientConfig, run_ids: &[&str], expected: usize, timeout: Duration) -> Vec<Record> {
+    let consumer: BaseConsumer = config
+        .set("group.id", "matyan-tests")
+        .set("enable.auto.commit", "false")
+        .set("enable.partition.eof", "false")
+        .create()
+        .expect("consumer");
+    let mut assignment = TopicPartitionList::new();
+    for partition in 0..PARTITIONS {
+        assignment.add_partition_offset(&topic(), partition, Offset::Beginning).unwrap();
+    }
+    consumer.assign(&assignment).unwrap();
+    let mut found = Vec::new();
+    let deadline = Instant::now() + timeout;
+    let mut quiet_since = Instant::now();
+    // After the expected count, keep reading briefly to catch unexpected extras.
+    while Instant::now() < deadline && !(found.len() >= expected && quiet_since.elapsed() > Duration::from_millis(1500)) {
+        match consumer.poll(Duration::from_millis(200)) {
+            Some(Ok(message)) => {
+                quiet_since = Instant::now();
+                if message.key().is_some_and(|key| run_ids.iter().any(|run_id| run_id.as_bytes() == key)) {
+                    found.push(Record {
+                        partition: message.partition(),
+                        offset: message.offset(),
+                        key: message.key().unwrap().to_vec(),
+                        value: serde_json::from_slice(message.payload().unwrap_or_default()).expect("record value is JSON"),
+                        has_headers: rdkafka::message::Message::headers(&message).is_some(),
+                    });
+                }
+            }
+            Some(Err(error)) => panic!("consumer error: {error}"),
+            None => {}
+        }
+    }
+    found.sort_by_key(|r| (r.partition, r.offset));
+    found
+}

@@ -1,0 +1,19 @@
+//! The real-stack tests' kit: a frontier process, a WebSocket client, HTTP
+//! and metrics, a Kafka reader, an S3 reader, and control of the brokers,
+//! all on 127.0.0.1. The services come from `scripts/local-stack.sh up`.
+
+mod broker;
+mod frontier;
+mod http;
+mod kafka;
+mod s3;
+mod stack;
+mod websocket;
+
+pub use broker::{DURABLE_BROKER, STALL_BROKER};
+pub use frontier::*;
+pub use http::*;
+pub use kafka::*;
+pub use s3::*;
+pub use stack::*;
+pub use websocket::*;
