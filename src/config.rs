@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use matyan_actors::kafka_producer::{Compression, KafkaSettings};
 use matyan_actors::presign::{AzureSettings, GcsSettings, S3Settings};
-use matyan_actors::schema::FrameLimits;
+use matyan_actors::protocol::FrameLimits;
 use matyan_actors::ws_session::SessionLimits;
 use serde::Deserialize;
 

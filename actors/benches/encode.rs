@@ -10,8 +10,7 @@ use std::hint::black_box;
 use std::time::Instant;
 
 use chrono::{DateTime, Utc};
-use matyan_actors::envelope::{EnvelopeHeader, ReceiveTime};
-use matyan_actors::schema::{encode_frame, FrameLimits};
+use matyan_actors::protocol::{FrameEncoder, FrameLimits};
 
 const RUN_ID: &str = "b5cbc18e2aca42ec96d793e1e5b16ecb";
 
@@ -52,9 +51,9 @@ fn main() {
     let rounds: usize = std::env::var("ENCODE_BENCH_ROUNDS").ok().and_then(|v| v.parse().ok()).unwrap_or(2000);
     let frames = frame_mix();
     let limits = FrameLimits { max_record_bytes: 1_000_000 };
-    let header = EnvelopeHeader::new(RUN_ID);
+    let encoder = FrameEncoder::new(RUN_ID, limits);
     let received_at: DateTime<Utc> = DateTime::from_timestamp_micros(1_795_713_681_322_055).expect("a valid time");
-    let encode = |text: &str| encode_frame(text, &header, &ReceiveTime::new(received_at), limits).expect("a valid frame");
+    let encode = |text: &str| encoder.encode(text, received_at).expect("a valid frame");
 
     let messages_per_round: usize = frames.iter().map(|f| encode(f).len()).sum();
     let bytes_per_round: usize = frames.iter().map(String::len).sum();
