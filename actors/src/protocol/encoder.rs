@@ -90,7 +90,7 @@ impl FrameEncoder {
         let mut de = serde_json::Deserializer::from_str(body);
         let parsed = match body.as_bytes().first() {
             Some(b'[') => serde::Deserializer::deserialize_seq(&mut de, &mut reader),
-            Some(b'{') => reader.read_message(&mut de).and_then(|()| reader.push()),
+            Some(b'{') => reader.next_message().deserialize(&mut de).and_then(|()| reader.push()),
             Some(_) => {
                 return Err(match serde_json::from_str::<&RawValue>(body) {
                     Ok(_) => FrameError::NotObjectOrArray,
@@ -123,9 +123,8 @@ struct FrameReader<'f> {
 
 impl<'f> FrameReader<'f> {
     /// Reads the next message into `self.wire`.
-    fn read_message<D: serde::Deserializer<'f>>(&mut self, deserializer: D) -> Result<(), D::Error> {
-        self.entered = false;
-        MessageSeed { fields: &mut self.wire, entered: &mut self.entered }.deserialize(deserializer)
+    fn next_message(&mut self) -> MessageSeed<'_, 'f> {
+        MessageSeed { fields: &mut self.wire, entered: &mut self.entered }
     }
 
     /// Encodes the message in `self.wire`.
@@ -182,13 +181,10 @@ impl<'f> Visitor<'f> for &mut FrameReader<'f> {
     }
 
     fn visit_seq<A: SeqAccess<'f>>(self, mut seq: A) -> Result<(), A::Error> {
-        loop {
-            self.entered = false;
-            match seq.next_element_seed(MessageSeed { fields: &mut self.wire, entered: &mut self.entered })? {
-                Some(()) => self.push()?,
-                None => return Ok(()),
-            }
+        while let Some(()) = seq.next_element_seed(self.next_message())? {
+            self.push()?;
         }
+        Ok(())
     }
 }
 

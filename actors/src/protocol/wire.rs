@@ -32,6 +32,7 @@ impl<'de> DeserializeSeed<'de> for MessageSeed<'_, 'de> {
     type Value = ();
 
     fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+        *self.entered = false;
         deserializer.deserialize_map(self)
     }
 }
