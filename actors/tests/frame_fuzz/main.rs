@@ -20,8 +20,8 @@
 //! - `record-json`, `envelope`: each record is JSON `{"type","run_id","timestamp","payload"}`
 //!   with a known type, the connection's run id and the frame's receive time;
 //! - `payload-fields`: the payload holds exactly the fields the protocol's table
-//!   publishes for the type, in order, and
-//!   strings and objects are the client's own text;
+//!   publishes for the type, in order, and strings and objects are the client's
+//!   own text;
 //! - `client-datetime`: a published datetime is one Python's `isoformat()` can write;
 //! - `record-limit`: a limit equal to the largest record accepts the frame, one byte
 //!   less refuses it as too large, at the first record of that size;
