@@ -6,12 +6,11 @@
 //! - [`presign::PresignActor`]: owns the blob store client and signs upload URLs.
 
 pub mod backpressure;
-pub mod envelope;
 pub mod ids;
 pub mod kafka_producer;
 pub mod presign;
 mod probe_cache;
-pub mod schema;
+pub mod protocol;
 pub use probe_cache::CheckResult;
 pub mod connections;
 pub mod metrics;

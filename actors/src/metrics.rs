@@ -2,7 +2,7 @@
 
 use prometheus::{Histogram, HistogramOpts, IntCounter, IntCounterVec, IntGauge, Opts, Registry};
 
-use crate::schema::MessageType;
+use crate::protocol::MessageType;
 
 #[derive(Clone)]
 pub struct SessionMetrics {

@@ -21,10 +21,9 @@ use serde::Serialize;
 
 use crate::backpressure::{InflightBudget, ReadGate};
 use crate::connections::{ConnectionSlot, GoingAway};
-use crate::envelope::{EnvelopeHeader, ReceiveTime};
 use crate::kafka_producer::Publish;
 use crate::metrics::{FrameResult, SessionMetrics};
-use crate::schema::{encode_frame, FrameLimits};
+use crate::protocol::{FrameEncoder, FrameLimits};
 
 /// Per-connection limits.
 #[derive(Debug, Clone, Copy)]
@@ -148,7 +147,7 @@ impl AnswerQueue {
 
 pub struct WsSession {
     run_id: Arc<str>,
-    header: EnvelopeHeader,
+    encoder: FrameEncoder,
     /// The Kafka producer actor, or a fake one in the gateway's in-process tests.
     producer: Recipient<Publish>,
     limits: SessionLimits,
@@ -174,7 +173,7 @@ impl WsSession {
     ) -> Self {
         Self {
             run_id: run_id.into(),
-            header: EnvelopeHeader::new(run_id),
+            encoder: FrameEncoder::new(run_id, limits.frame),
             producer,
             limits,
             metrics,
@@ -205,8 +204,7 @@ impl WsSession {
             self.metrics.frame_answered(FrameResult::Resent);
             return self.update_gate();
         }
-        let received = ReceiveTime::new(chrono::Utc::now());
-        let frame = match encode_frame(&text, &self.header, &received, self.limits.frame) {
+        let frame = match self.encoder.encode(&text, chrono::Utc::now()) {
             Ok(frame) => frame,
             Err(error) => return self.refuse(error.to_string(), ctx),
         };

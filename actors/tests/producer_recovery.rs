@@ -12,11 +12,10 @@ use std::time::{Duration, Instant};
 
 use actix::Addr;
 use matyan_actors::backpressure::InflightBudget;
-use matyan_actors::envelope::{EnvelopeHeader, ReceiveTime};
 use matyan_actors::kafka_producer::{
     BrokerUnready, CheckBroker, InjectFatalError, KafkaProducer, KafkaSettings, Publish, PublishError, Published,
 };
-use matyan_actors::schema::{encode_frame, FrameLimits};
+use matyan_actors::protocol::{FrameEncoder, FrameLimits};
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::{ClientConfig, Message, Offset, TopicPartitionList};
 
@@ -72,13 +71,9 @@ impl Harness {
     async fn publish(&self, run_id: &str, first: usize) -> Published {
         let text: Vec<String> =
             (first..first + RECORDS_PER_FRAME).map(|step| format!(r#"{{"type":"log_terminal_line","line":"x","step":{step}}}"#)).collect();
-        let frame = encode_frame(
-            &format!("[{}]", text.join(",")),
-            &EnvelopeHeader::new(run_id),
-            &ReceiveTime::new(chrono::Utc::now()),
-            FrameLimits { max_record_bytes: 1 << 20 },
-        )
-        .unwrap();
+        let frame = FrameEncoder::new(run_id, FrameLimits { max_record_bytes: 1 << 20 })
+            .encode(&format!("[{}]", text.join(",")), chrono::Utc::now())
+            .unwrap();
         let permit = self.budget.reserve(frame.byte_len());
         self.producer.send(Publish { key: run_id.into(), frame, permit }).await.unwrap()
     }

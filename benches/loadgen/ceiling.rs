@@ -6,9 +6,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
-use matyan_actors::envelope::{EnvelopeHeader, ReceiveTime};
 use matyan_actors::kafka_producer::{Compression, KafkaSettings};
-use matyan_actors::schema::{encode_frame, FrameLimits};
+use matyan_actors::protocol::{FrameEncoder, FrameLimits};
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::producer::{BaseRecord, DeliveryResult, ProducerContext, ThreadedProducer};
 use rdkafka::ClientContext;
@@ -66,14 +65,9 @@ pub fn run(bootstrap: &str, topic: &str, shape: &LoadShape) -> serde_json::Value
             let run_id = format!("{prefix}{i:08x}");
             std::thread::spawn(move || {
                 // The same records the frontier would publish, built once.
-                let header = EnvelopeHeader::new(&run_id);
-                let frame = encode_frame(
-                    &client_frame(&run_id, batch_size, 0),
-                    &header,
-                    &ReceiveTime::new(chrono::Utc::now()),
-                    FrameLimits { max_record_bytes: 1_000_000 },
-                )
-                .expect("valid frame");
+                let frame = FrameEncoder::new(&run_id, FrameLimits { max_record_bytes: 1_000_000 })
+                    .encode(&client_frame(&run_id, batch_size, 0), chrono::Utc::now())
+                    .expect("valid frame");
                 let records: Vec<&[u8]> = frame.iter().map(|(_, record)| record).collect();
                 let (mut acked, mut errors, mut latencies) = (0u64, 0u64, Vec::new());
                 while Instant::now() < deadline {

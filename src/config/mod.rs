@@ -23,7 +23,7 @@ use std::time::Duration;
 
 use clap::{Args, FromArgMatches};
 use matyan_actors::kafka_producer::KafkaSettings;
-use matyan_actors::schema::FrameLimits;
+use matyan_actors::protocol::FrameLimits;
 use matyan_actors::ws_session::SessionLimits;
 
 pub use blob::BlobSettings;

@@ -211,17 +211,16 @@ fn duplicate_keys_the_gateway_reads_get_an_error() {
     assert_eq!(records[1].value["payload"], json!({"value": {"lr": 2}}));
 }
 
-// Needs the `ObjectOnly` change in actors/src/schema/mod.rs (in the working
-// tree, not yet committed, when this test was written). Before it, serde read
-// the message struct from a JSON array too (fields by position), so a message
-// written as an array was answered ok and published. PROTOCOL.md: a frame is an
-// object or an array of objects; the reference (pydantic) refuses a list.
+// Serde once read the message struct from a JSON array too (fields by
+// position), so a message written as an array was answered ok and published.
+// PROTOCOL.md: a frame is an object or an array of objects; the reference
+// (pydantic) refuses a list.
 #[test]
 fn a_message_written_as_an_array_is_refused() {
     let frontier = Frontier::start(&[]);
     let run_id = unique_run_id();
     let mut ws = frontier.ws(&run_id);
-    // `tag_name` is the 13th field of the wire struct.
+    // `tag_name` was the 13th field of the serde struct that read messages then.
     let frame = r#"[["add_tag",null,null,null,null,null,null,null,null,null,null,null,"as-array"]]"#;
     let answer = ws.roundtrip(frame);
     assert_eq!(answer["status"], "error", "{answer}");

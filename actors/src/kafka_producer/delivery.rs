@@ -18,7 +18,7 @@ use tokio::sync::oneshot;
 
 use super::{KafkaProducer, ProducerFailed, Republish};
 use crate::backpressure::InflightPermit;
-use crate::schema::EncodedFrame;
+use crate::protocol::EncodedFrame;
 
 pub type BatchOutcome = Result<(), KafkaError>;
 
@@ -208,14 +208,12 @@ impl ProducerContext for DeliveryContext {
 mod tests {
     use super::*;
     use crate::backpressure::InflightBudget;
-    use crate::envelope::{EnvelopeHeader, ReceiveTime};
-    use crate::schema::{encode_frame, FrameLimits};
+    use crate::protocol::{FrameEncoder, FrameLimits};
 
     fn frame(messages: usize) -> EncodedFrame {
         let one = r#"{"type":"add_tag","tag_name":"t"}"#;
         let text = format!("[{}]", vec![one; messages].join(","));
-        encode_frame(&text, &EnvelopeHeader::new("run"), &ReceiveTime::new(chrono::Utc::now()), FrameLimits { max_record_bytes: 1000 })
-            .unwrap()
+        FrameEncoder::new("run", FrameLimits { max_record_bytes: 1000 }).encode(&text, chrono::Utc::now()).unwrap()
     }
 
     fn timed_out() -> KafkaError {

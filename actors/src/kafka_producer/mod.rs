@@ -30,7 +30,7 @@ use delivery::{BatchDelivery, DeliveryContext};
 
 use crate::backpressure::InflightPermit;
 use crate::probe_cache::{CachedCheck, PROBE_TTL};
-use crate::schema::EncodedFrame;
+use crate::protocol::EncodedFrame;
 
 /// How often a full producer queue is retried.
 const QUEUE_FULL_RETRY: Duration = Duration::from_millis(2);

@@ -10,6 +10,17 @@ pub enum ClientDateTime {
     Aware(DateTime<FixedOffset>),
 }
 
+/// Why a datetime field's value is not a datetime.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum DateTimeError {
+    #[error("expected an ISO 8601 datetime, a date or a Unix timestamp")]
+    Unreadable,
+    #[error("a timestamp must be a finite number")]
+    NonFinite,
+    #[error("timestamp out of range")]
+    OutOfRange,
+}
+
 /// Timestamps larger than this are milliseconds (pydantic's rule).
 const MILLIS_THRESHOLD: f64 = 2e10;
 /// Python's datetimes: years 1 to 9999, so 0001-01-01 to 9999-12-31T23:59:59 UTC.
@@ -17,26 +28,26 @@ const MIN_TIMESTAMP_MICROS: f64 = -62_135_596_800e6;
 const MAX_TIMESTAMP_MICROS: f64 = 253_402_300_799e6;
 
 impl ClientDateTime {
-    pub fn parse_str(text: &str) -> Result<Self, &'static str> {
+    pub fn parse_str(text: &str) -> Result<Self, DateTimeError> {
         let text = text.trim();
         if let Ok(ts) = text.parse::<f64>() {
             if text.bytes().all(|b| b.is_ascii_digit() || b == b'.' || b == b'-' || b == b'+') {
                 return Self::from_timestamp(ts);
             }
         }
-        parse_iso(text.as_bytes()).ok_or("expected an ISO 8601 datetime, a date or a Unix timestamp")
+        parse_iso(text.as_bytes()).ok_or(DateTimeError::Unreadable)
     }
 
-    pub fn from_timestamp(ts: f64) -> Result<Self, &'static str> {
+    pub fn from_timestamp(ts: f64) -> Result<Self, DateTimeError> {
         if !ts.is_finite() {
-            return Err("a timestamp must be a finite number");
+            return Err(DateTimeError::NonFinite);
         }
         let seconds = if ts.abs() > MILLIS_THRESHOLD { ts / 1000.0 } else { ts };
         let micros = (seconds * 1e6).round();
         if !(MIN_TIMESTAMP_MICROS..=MAX_TIMESTAMP_MICROS).contains(&micros) {
-            return Err("timestamp out of range");
+            return Err(DateTimeError::OutOfRange);
         }
-        Utc.timestamp_micros(micros as i64).single().map(|dt| Self::Aware(dt.fixed_offset())).ok_or("timestamp out of range")
+        Utc.timestamp_micros(micros as i64).single().map(|dt| Self::Aware(dt.fixed_offset())).ok_or(DateTimeError::OutOfRange)
     }
 
     /// Python `datetime.isoformat()`: microseconds only when non-zero, `+HH:MM` offset.

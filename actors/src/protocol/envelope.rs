@@ -3,6 +3,9 @@
 
 use chrono::{DateTime, Utc};
 
+use super::datetime::ClientDateTime;
+use super::fields::Value;
+
 /// Per-connection part of every envelope: the run id, JSON-escaped once.
 #[derive(Debug, Clone)]
 pub struct EnvelopeHeader {
@@ -55,51 +58,32 @@ impl PayloadWriter<'_> {
         self.buf
     }
 
-    /// A value that is already JSON text (a string literal, an object, `null`).
-    pub fn raw(&mut self, key: &str, json: &str) -> &mut Self {
-        self.key(key).extend_from_slice(json.as_bytes());
-        self
-    }
-
-    pub fn raw_or_null(&mut self, key: &str, json: Option<&str>) -> &mut Self {
-        self.raw(key, json.unwrap_or("null"))
-    }
-
-    /// A float, Python-style (`1.0`); non-finite values become `null` as in the reference.
-    pub fn float(&mut self, key: &str, value: f64) -> &mut Self {
-        let buf = self.key(key);
-        if value.is_finite() {
-            buf.extend_from_slice(ryu::Buffer::new().format_finite(value).as_bytes());
-        } else {
-            buf.extend_from_slice(b"null");
-        }
-        self
-    }
-
-    pub fn int_or_null(&mut self, key: &str, value: Option<i128>) -> &mut Self {
+    /// Writes `key` with `value`: JSON text as it is, numbers and booleans
+    /// Python-style, datetimes in `isoformat()`.
+    #[inline]
+    pub fn value(&mut self, key: &str, value: &Value) {
         let buf = self.key(key);
         match value {
-            Some(v) => buf.extend_from_slice(itoa::Buffer::new().format(v).as_bytes()),
-            None => buf.extend_from_slice(b"null"),
+            Value::Json(json) => buf.extend_from_slice(json.as_bytes()),
+            // Python-style (`1.0`); non-finite values become `null` as in the reference.
+            Value::Float(float) if float.is_finite() => buf.extend_from_slice(ryu::Buffer::new().format_finite(*float).as_bytes()),
+            Value::Float(_) | Value::Null => buf.extend_from_slice(b"null"),
+            Value::Int(int) => buf.extend_from_slice(itoa::Buffer::new().format(*int).as_bytes()),
+            Value::Bool(true) => buf.extend_from_slice(b"true"),
+            Value::Bool(false) => buf.extend_from_slice(b"false"),
+            Value::DateTime(datetime) => write_datetime(buf, datetime),
         }
-        self
     }
 
-    pub fn bool(&mut self, key: &str, value: bool) -> &mut Self {
-        self.raw(key, if value { "true" } else { "false" })
-    }
-
-    pub fn datetime(&mut self, key: &str, value: &crate::schema::ClientDateTime) -> &mut Self {
-        let buf = self.key(key);
-        buf.push(b'"');
-        value.write_isoformat(buf);
-        buf.push(b'"');
-        self
-    }
-
-    pub fn finish(&mut self) {
+    pub fn finish(self) {
         self.buf.extend_from_slice(b"}}");
     }
+}
+
+fn write_datetime(buf: &mut Vec<u8>, datetime: &ClientDateTime) {
+    buf.push(b'"');
+    datetime.write_isoformat(buf);
+    buf.push(b'"');
 }
 
 #[cfg(test)]
@@ -112,16 +96,17 @@ mod tests {
         let header = EnvelopeHeader::new("b5cbc18e2aca42ec96d793e1e5b16ecb");
         let received = ReceiveTime::new(Utc.timestamp_micros(1_795_713_681_322_055).unwrap());
         let mut buf = Vec::new();
-        header
-            .begin(&mut buf, "log_metric", &received)
-            .raw("name", "\"loss\"")
-            .float("value", 1.0)
-            .int_or_null("step", None)
-            .float("v", f64::NAN)
-            .finish();
+        let mut payload = header.begin(&mut buf, "log_metric", &received);
+        payload.value("name", &Value::Json("\"loss\""));
+        payload.value("value", &Value::Float(1.0));
+        payload.value("step", &Value::Null);
+        payload.value("v", &Value::Float(f64::NAN));
+        payload.value("level", &Value::Int(-20));
+        payload.value("archived", &Value::Bool(false));
+        payload.finish();
         assert_eq!(
             String::from_utf8(buf).unwrap(),
-            r#"{"type":"log_metric","run_id":"b5cbc18e2aca42ec96d793e1e5b16ecb","timestamp":"2026-11-26T17:21:21.322055Z","payload":{"name":"loss","value":1.0,"step":null,"v":null}}"#
+            r#"{"type":"log_metric","run_id":"b5cbc18e2aca42ec96d793e1e5b16ecb","timestamp":"2026-11-26T17:21:21.322055Z","payload":{"name":"loss","value":1.0,"step":null,"v":null,"level":-20,"archived":false}}"#
         );
     }
 
