@@ -12,7 +12,7 @@ use actix_web::{web, App, HttpServer};
 use actix_web_prom::PrometheusMetricsBuilder;
 use matyan_actors::backpressure::InflightBudget;
 use matyan_actors::connections::ConnectionRegistry;
-use matyan_actors::kafka_producer::{CheckBroker, Flush, KafkaProducer};
+use matyan_actors::kafka_producer::{CheckBroker, Flush, KafkaProducer, UNDELIVERED_UNKNOWN};
 use matyan_actors::metrics::SessionMetrics;
 use matyan_actors::presign::{AzureStore, BlobStore, EnsureBucket, GcsStore, PresignActor, S3Store, StoreSetupError};
 
@@ -130,7 +130,7 @@ pub async fn run(settings: Settings) -> Result<(), StartupError> {
     handle.pause().await;
     connections.begin_shutdown();
     let open = connections.wait_closed(deadline.saturating_duration_since(Instant::now())).await;
-    let undelivered = producer.send(Flush { timeout: deadline.saturating_duration_since(Instant::now()) }).await.unwrap_or(usize::MAX);
+    let undelivered = producer.send(Flush { timeout: deadline.saturating_duration_since(Instant::now()) }).await.unwrap_or(UNDELIVERED_UNKNOWN);
     if open > 0 || undelivered > 0 {
         log::warn!("shutdown timeout reached: {open} sessions still open, {undelivered} records not confirmed by Kafka");
     } else {

@@ -92,6 +92,11 @@ impl Published {
 #[rtype(result = "Result<(), BrokerUnready>")]
 pub struct CheckBroker;
 
+/// The undelivered count when it cannot be had (the flush task failed, or the
+/// actor is gone). Unknown is not zero: shutdown then warns instead of
+/// claiming every record delivered.
+pub const UNDELIVERED_UNKNOWN: usize = usize::MAX;
+
 /// Wait until every enqueued record is delivered, at most `timeout`; answers
 /// how many records were still undelivered.
 #[derive(Message)]
@@ -460,7 +465,7 @@ impl Handler<Flush> for KafkaProducer {
         });
         Box::pin(flush.into_actor(self).map(|joined, act, _| {
             let backlog: usize = act.backlog.iter().map(|b| b.delivery.frame.len() - b.next).sum();
-            joined.unwrap_or(0) + backlog
+            joined.unwrap_or(UNDELIVERED_UNKNOWN).saturating_add(backlog)
         }))
     }
 }
