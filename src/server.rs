@@ -15,6 +15,7 @@ use matyan_actors::connections::ConnectionRegistry;
 use matyan_actors::kafka_producer::{CheckBroker, Flush, KafkaProducer, UNDELIVERED_UNKNOWN};
 use matyan_actors::metrics::SessionMetrics;
 use matyan_actors::presign::{AzureStore, BlobStore, EnsureBucket, GcsStore, PresignActor, S3Store, StoreSetupError};
+use matyan_actors::Health;
 
 use crate::config::{BlobSettings, Settings};
 use crate::http_metrics::{self, HttpMetrics};
@@ -69,8 +70,8 @@ pub async fn run(settings: Settings) -> Result<(), StartupError> {
         .map_err(|e| StartupError::MetricsEndpoint(e.to_string()))?;
 
     match producer.send(CheckBroker).await {
-        Ok(Ok(())) => log::info!("Kafka is reachable, topic '{}' is there", settings.kafka.topic),
-        Ok(Err(reason)) => log::warn!("Kafka is not usable yet ({reason}); readiness reports it until it is"),
+        Ok(Health::Ready) => log::info!("Kafka is reachable, topic '{}' is there", settings.kafka.topic),
+        Ok(Health::Unready(reason)) => log::warn!("Kafka is not usable yet ({reason}); readiness reports it until it is"),
         Err(e) => log::warn!("Kafka check failed: {e}"),
     }
     let presign = PresignActor::new(blob_store(&settings.blob)?, settings.presign_expiry).start();
@@ -130,7 +131,8 @@ pub async fn run(settings: Settings) -> Result<(), StartupError> {
     handle.pause().await;
     connections.begin_shutdown();
     let open = connections.wait_closed(deadline.saturating_duration_since(Instant::now())).await;
-    let undelivered = producer.send(Flush { timeout: deadline.saturating_duration_since(Instant::now()) }).await.unwrap_or(UNDELIVERED_UNKNOWN);
+    let undelivered =
+        producer.send(Flush { timeout: deadline.saturating_duration_since(Instant::now()) }).await.unwrap_or(UNDELIVERED_UNKNOWN);
     if open > 0 || undelivered > 0 {
         log::warn!("shutdown timeout reached: {open} sessions still open, {undelivered} records not confirmed by Kafka");
     } else {

@@ -7,12 +7,13 @@
 
 pub mod backpressure;
 pub mod envelope;
+pub mod health;
 pub mod ids;
 pub mod kafka_producer;
 pub mod presign;
-mod probe_cache;
 pub mod schema;
-pub use probe_cache::CheckResult;
+mod ttl_cache;
+pub use health::Health;
 pub mod connections;
 pub mod metrics;
 pub mod ws_session;
