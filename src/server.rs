@@ -15,9 +15,10 @@ use actix_web::{web, App, HttpServer};
 use actix_web_prom::PrometheusMetricsBuilder;
 use matyan_actors::backpressure::InflightBudget;
 use matyan_actors::connections::ConnectionRegistry;
-use matyan_actors::kafka_producer::{CheckBroker, Flush, KafkaProducer};
+use matyan_actors::kafka_producer::{CheckBroker, Flush, KafkaProducer, UNDELIVERED_UNKNOWN};
 use matyan_actors::metrics::SessionMetrics;
 use matyan_actors::presign::{AzureStore, BlobStore, EnsureBucket, GcsStore, PresignActor, S3Store, StoreSetupError};
+use matyan_actors::Health;
 use prometheus::Registry;
 use socket2::{Domain, Protocol, Socket, Type};
 
@@ -129,8 +130,8 @@ impl Gateway {
             .map_err(|e| StartupError::MetricsEndpoint(e.to_string()))?;
 
         match producer.check.send(CheckBroker).await {
-            Ok(Ok(())) => log::info!("Kafka is reachable, topic '{}' is there", settings.kafka.topic),
-            Ok(Err(reason)) => log::warn!("Kafka is not usable yet ({reason}); readiness reports it until it is"),
+            Ok(Health::Ready) => log::info!("Kafka is reachable, topic '{}' is there", settings.kafka.topic),
+            Ok(Health::Unready(reason)) => log::warn!("Kafka is not usable yet ({reason}); readiness reports it until it is"),
             Err(e) => log::warn!("Kafka check failed: {e}"),
         }
         let presign = PresignActor::new(blob_store, settings.presign_expiry).start();
@@ -204,7 +205,7 @@ impl Gateway {
         self.connections.begin_shutdown();
         let open = self.connections.wait_closed(deadline.saturating_duration_since(Instant::now())).await;
         let flush = Flush { timeout: deadline.saturating_duration_since(Instant::now()) };
-        let undelivered = self.producer.flush.send(flush).await.unwrap_or(usize::MAX);
+        let undelivered = self.producer.flush.send(flush).await.unwrap_or(UNDELIVERED_UNKNOWN);
         if open > 0 || undelivered > 0 {
             log::warn!("shutdown timeout reached: {open} sessions still open, {undelivered} records not confirmed by Kafka");
         } else {

@@ -6,12 +6,13 @@
 //! - [`presign::PresignActor`]: owns the blob store client and signs upload URLs.
 
 pub mod backpressure;
+pub mod health;
 pub mod ids;
 pub mod kafka_producer;
 pub mod presign;
-mod probe_cache;
 pub mod protocol;
-pub use probe_cache::CheckResult;
+mod ttl_cache;
+pub use health::Health;
 pub mod connections;
 pub mod metrics;
 pub mod ws_session;

@@ -16,6 +16,7 @@ use matyan_actors::kafka_producer::{
     BrokerUnready, CheckBroker, InjectFatalError, KafkaProducer, KafkaSettings, Publish, PublishError, Published,
 };
 use matyan_actors::protocol::{FrameEncoder, FrameLimits};
+use matyan_actors::Health;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::{ClientConfig, Message, Offset, TopicPartitionList};
 
@@ -159,11 +160,11 @@ async fn a_fatal_error_under_load_is_healed_and_every_frame_republished() {
     assert_eq!(harness.rebuilds(), 1, "one fatal error, one new producer");
     let mut ready = harness.producer.send(CheckBroker).await.unwrap();
     let deadline = Instant::now() + Duration::from_secs(10);
-    while ready.is_err() && Instant::now() < deadline {
+    while !ready.is_ready() && Instant::now() < deadline {
         actix::clock::sleep(Duration::from_millis(200)).await;
         ready = harness.producer.send(CheckBroker).await.unwrap();
     }
-    assert_eq!(ready, Ok(()), "ready again");
+    assert!(ready.is_ready(), "ready again: {ready:?}");
 
     let per_run = FRAMES_PER_RUN * RECORDS_PER_FRAME;
     let steps = steps_in_kafka(&bootstrap, &run_ids, run_ids.len() * per_run);
@@ -175,7 +176,7 @@ async fn a_fatal_error_under_load_is_healed_and_every_frame_republished() {
 async fn readiness_says_recovering_until_the_new_producer_answers() {
     let bootstrap = STALL_BROKER.bootstrap();
     let harness = Harness::start(&bootstrap);
-    assert_eq!(harness.producer.send(CheckBroker).await.unwrap(), Ok(()));
+    assert!(harness.producer.send(CheckBroker).await.unwrap().is_ready());
 
     // Frozen broker: the new producer cannot answer yet, so the state is visible.
     let frozen = STALL_BROKER.freeze();
@@ -187,20 +188,23 @@ async fn readiness_says_recovering_until_the_new_producer_answers() {
     harness.producer.send(InjectFatalError).await.unwrap();
     let deadline = Instant::now() + Duration::from_secs(10);
     let mut ready = harness.producer.send(CheckBroker).await.unwrap();
-    while !matches!(ready, Err(BrokerUnready::Recovering(_))) && Instant::now() < deadline {
+    while !matches!(ready, Health::Unready(BrokerUnready::Recovering { .. })) && Instant::now() < deadline {
         actix::clock::sleep(Duration::from_millis(100)).await;
         ready = harness.producer.send(CheckBroker).await.unwrap();
     }
     drop(frozen);
-    let Err(BrokerUnready::Recovering(cause)) = &ready else { panic!("readiness never said recovering: {ready:?}") };
+    let Health::Unready(reason @ BrokerUnready::Recovering { cause, .. }) = &ready else {
+        panic!("readiness never said recovering: {ready:?}")
+    };
     assert!(cause.contains("fault drill"), "names the cause: {cause}");
-    assert_eq!(ready.as_ref().unwrap_err().to_string(), format!("recovering: {cause}"));
+    // Followed by `; <reason>` when the new producer's check failed too.
+    assert!(reason.to_string().starts_with(&format!("recovering: {cause}")), "{reason}");
 
     for receipt in receipts {
         assert_eq!(answer(receipt).await, Ok(()), "republished on the new producer once the broker is back");
     }
     let deadline = Instant::now() + Duration::from_secs(10);
-    while harness.producer.send(CheckBroker).await.unwrap().is_err() {
+    while !harness.producer.send(CheckBroker).await.unwrap().is_ready() {
         assert!(Instant::now() < deadline, "ready again once the new producer has answered");
         actix::clock::sleep(Duration::from_millis(200)).await;
     }

@@ -1,10 +1,11 @@
 //! Liveness (no network) and readiness (broker metadata + bucket HEAD, cached;
 //! `recovering: <cause>` while a failed Kafka producer is being replaced).
 
+use actix::MailboxError;
 use actix_web::{web, HttpResponse};
-use matyan_actors::kafka_producer::{BrokerUnready, CheckBroker};
+use matyan_actors::kafka_producer::CheckBroker;
 use matyan_actors::presign::CheckBlobStore;
-use matyan_actors::CheckResult;
+use matyan_actors::Health;
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -51,11 +52,9 @@ pub async fn live() -> HttpResponse {
     HttpResponse::Ok().json(Liveness { status: "ok" })
 }
 
-fn check_text(result: &CheckResult) -> String {
-    match result {
-        Ok(()) => "ok".into(),
-        Err(reason) => format!("error: {reason}"),
-    }
+/// The text of a check whose actor did not answer.
+fn actor_unavailable(actor: &str, error: MailboxError) -> String {
+    format!("error: {actor} actor unavailable: {error}")
 }
 
 /// Readiness: Kafka (topic metadata) and the blob store (bucket HEAD), each cached 1 s.
@@ -74,14 +73,24 @@ fn check_text(result: &CheckResult) -> String {
 )]
 pub async fn ready(state: web::Data<AppState>) -> HttpResponse {
     let (kafka, blob) = tokio::join!(state.producer.check.send(CheckBroker), state.presign.send(CheckBlobStore));
-    let kafka = kafka.unwrap_or_else(|e| Err(BrokerUnready::Unreachable(format!("producer actor unavailable: {e}"))));
-    let blob = blob.unwrap_or_else(|e| Err(format!("presign actor unavailable: {e}")));
-    let kafka_text = kafka.as_ref().map_or_else(ToString::to_string, |()| "ok".into());
-    let body = |status| Readiness { status, checks: Checks { kafka: kafka_text.clone(), blob: check_text(&blob) } };
-    if kafka.is_ok() {
-        HttpResponse::Ok().json(body(ReadinessStatus::Ok))
+    let kafka_ready = matches!(kafka, Ok(Health::Ready));
+    let checks = Checks {
+        kafka: match kafka {
+            Ok(Health::Ready) => "ok".into(),
+            // The reason says `recovering: …` or `error: …` itself.
+            Ok(Health::Unready(reason)) => reason.to_string(),
+            Err(e) => actor_unavailable("producer", e),
+        },
+        blob: match blob {
+            Ok(Health::Ready) => "ok".into(),
+            Ok(Health::Unready(reason)) => format!("error: {reason}"),
+            Err(e) => actor_unavailable("presign", e),
+        },
+    };
+    if kafka_ready {
+        HttpResponse::Ok().json(Readiness { status: ReadinessStatus::Ok, checks })
     } else {
-        HttpResponse::ServiceUnavailable().json(body(ReadinessStatus::Degraded))
+        HttpResponse::ServiceUnavailable().json(Readiness { status: ReadinessStatus::Degraded, checks })
     }
 }
 

@@ -4,9 +4,9 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
 use actix::{Actor, Context, Handler, MessageResult};
-use matyan_actors::kafka_producer::{BrokerUnready, CheckBroker, Flush, Publish, Published};
-use matyan_actors::presign::{BlobStore, PresignError, UploadHeaders};
-use matyan_actors::CheckResult;
+use matyan_actors::kafka_producer::{BrokerHealth, BrokerUnready, CheckBroker, Flush, Publish, Published, TopicUnusable};
+use matyan_actors::presign::{BlobStore, BucketCreation, BucketName, BucketStatus, PresignError, SignedPut, StoreError};
+use matyan_actors::Health;
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 
 /// The key and record count of every publish, in order.
@@ -15,14 +15,14 @@ pub type PublishLog = Arc<Mutex<Vec<(String, usize)>>>;
 /// A producer actor: every publish answered with `ack`, readiness with `broker`.
 pub struct FakeProducer {
     pub ack: Result<(), KafkaError>,
-    pub broker: Result<(), BrokerUnready>,
+    pub broker: BrokerHealth,
     pub published: PublishLog,
 }
 
 impl FakeProducer {
     /// Acks everything, and the broker is ready.
     pub fn acking() -> Self {
-        Self { ack: Ok(()), broker: Ok(()), published: Arc::default() }
+        Self { ack: Ok(()), broker: Health::Ready, published: Arc::default() }
     }
 
     /// Every publish fails as a librdkafka delivery timeout does.
@@ -30,9 +30,9 @@ impl FakeProducer {
         Self { ack: Err(KafkaError::MessageProduction(RDKafkaErrorCode::MessageTimedOut)), ..Self::acking() }
     }
 
-    /// The broker is unreachable.
-    pub fn unreachable(reason: &str) -> Self {
-        Self { broker: Err(BrokerUnready::Unreachable(reason.into())), ..Self::acking() }
+    /// The topic has no partitions.
+    pub fn without_partitions(topic: &str) -> Self {
+        Self { broker: Health::Unready(BrokerUnready::Unusable(TopicUnusable::NoPartitions(topic.into()))), ..Self::acking() }
     }
 }
 
@@ -50,10 +50,10 @@ impl Handler<Publish> for FakeProducer {
 }
 
 impl Handler<CheckBroker> for FakeProducer {
-    type Result = Result<(), BrokerUnready>;
+    type Result = MessageResult<CheckBroker>;
 
     fn handle(&mut self, _: CheckBroker, _: &mut Context<Self>) -> Self::Result {
-        self.broker.clone()
+        MessageResult(self.broker.clone())
     }
 }
 
@@ -65,29 +65,39 @@ impl Handler<Flush> for FakeProducer {
     }
 }
 
-/// A blob store whose URLs point nowhere real; `status` answers its checks.
+/// A blob store whose URLs point nowhere real; its bucket lookup answers
+/// `lookup_status` as HTTP would (200 there, 404 missing, else an error).
 pub struct FakeStore {
-    pub status: CheckResult,
+    pub bucket: BucketName,
+    pub lookup_status: u16,
 }
 
 impl FakeStore {
     pub const URL: &'static str = "https://store.invalid/bucket";
 
     pub fn healthy() -> Self {
-        Self { status: Ok(()) }
+        Self::answering(200)
+    }
+
+    pub fn answering(lookup_status: u16) -> Self {
+        Self { bucket: BucketName::bucket("bucket", "HEAD"), lookup_status }
     }
 }
 
 impl BlobStore for FakeStore {
-    fn presign_put(&self, key: &str, content_type: &str, expiry: Duration, _: SystemTime) -> Result<(String, UploadHeaders), PresignError> {
-        Ok((format!("{}/{key}?content-type={content_type}&expires={}", Self::URL, expiry.as_secs()), None))
+    fn presign_put(&self, key: &str, content_type: &str, expiry: Duration, _: SystemTime) -> Result<SignedPut, PresignError> {
+        Ok(SignedPut { url: format!("{}/{key}?content-type={content_type}&expires={}", Self::URL, expiry.as_secs()), headers: None })
     }
 
-    fn ensure_bucket(&self) -> CheckResult {
-        self.status.clone()
+    fn bucket(&self) -> &BucketName {
+        &self.bucket
     }
 
-    fn check(&self) -> CheckResult {
-        self.status.clone()
+    fn bucket_status(&self) -> Result<BucketStatus, StoreError> {
+        self.bucket.lookup_answer(self.lookup_status)
+    }
+
+    fn create_bucket(&self) -> Result<BucketCreation, StoreError> {
+        self.bucket.creation_answer(200, 200)
     }
 }

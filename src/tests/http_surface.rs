@@ -20,16 +20,16 @@ fn probes_and_version_answer() {
 
 #[test]
 fn readiness_is_503_while_the_broker_is_unusable() {
-    let gateway = TestGateway::start(&[], FakeProducer::unreachable("no partitions"), FakeStore::healthy());
-    let expected = json!({"status": "degraded", "checks": {"kafka": "error: no partitions", "blob": "ok"}});
+    let gateway = TestGateway::start(&[], FakeProducer::without_partitions("data-ingestion"), FakeStore::healthy());
+    let expected = json!({"status": "degraded", "checks": {"kafka": "error: topic 'data-ingestion' has no partitions", "blob": "ok"}});
     assert_eq!(json_body(gateway.get("/health/ready/")), (503, expected));
 }
 
 #[test]
 fn readiness_reports_a_failing_store_without_failing() {
-    let store = FakeStore { status: Err("HEAD answered 403".into()) };
+    let store = FakeStore::answering(403);
     let gateway = TestGateway::start(&[], FakeProducer::acking(), store);
-    let expected = json!({"status": "ok", "checks": {"kafka": "ok", "blob": "error: HEAD answered 403"}});
+    let expected = json!({"status": "ok", "checks": {"kafka": "ok", "blob": "error: bucket 'bucket' HEAD answered 403"}});
     assert_eq!(json_body(gateway.get("/health/ready/")), (200, expected));
 }
 

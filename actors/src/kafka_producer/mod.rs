@@ -29,8 +29,9 @@ pub use config::{Compression, KafkaSettings};
 use delivery::{BatchDelivery, DeliveryContext};
 
 use crate::backpressure::InflightPermit;
-use crate::probe_cache::{CachedCheck, PROBE_TTL};
+use crate::health::{Health, PROBE_TTL};
 use crate::protocol::EncodedFrame;
+use crate::ttl_cache::TtlCache;
 
 /// How often a full producer queue is retried.
 const QUEUE_FULL_RETRY: Duration = Duration::from_millis(2);
@@ -52,15 +53,33 @@ pub enum PublishError {
     Stopped,
 }
 
-/// Why the broker is not usable for the ingestion topic.
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+/// Why the broker is not usable for the ingestion topic; the text is what
+/// readiness reports (`recovering: …` or `error: …`).
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum BrokerUnready {
-    /// The producer failed for good and is being replaced.
-    #[error("recovering: {0}")]
-    Recovering(String),
+    /// The producer failed for good (`cause`) and is being replaced.
+    #[error("recovering: {cause}{}", check.as_ref().map(|c| format!("; {c}")).unwrap_or_default())]
+    Recovering { cause: String, check: Option<TopicUnusable> },
     #[error("error: {0}")]
-    Unreachable(String),
+    Unusable(TopicUnusable),
 }
+
+/// What the topic metadata check found wrong.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum TopicUnusable {
+    #[error("broker unreachable: {error}{}", last_client_error.as_ref().map(|e| format!("; last client error: {e}")).unwrap_or_default())]
+    BrokerUnreachable { error: KafkaError, last_client_error: Option<String> },
+    #[error("topic '{0}' not found")]
+    NotFound(Arc<str>),
+    #[error("topic '{topic}': {code}")]
+    Failed { topic: Arc<str>, code: RDKafkaErrorCode },
+    #[error("topic '{0}' has no partitions")]
+    NoPartitions(Arc<str>),
+    #[error("metadata check failed: {0}")]
+    CheckInterrupted(Arc<tokio::task::JoinError>),
+}
+
+pub type BrokerHealth = Health<BrokerUnready>;
 
 /// Publish one frame's records under one key (the run id). The answer comes
 /// at once, once they are enqueued: a receipt to await the broker's acks on,
@@ -97,8 +116,13 @@ impl Published {
 
 /// Is the broker usable for the ingestion topic? (cached for a second)
 #[derive(Message)]
-#[rtype(result = "Result<(), BrokerUnready>")]
+#[rtype(result = "BrokerHealth")]
 pub struct CheckBroker;
+
+/// The undelivered count when it cannot be had (the flush task failed, or the
+/// actor is gone). Unknown is not zero: shutdown then warns instead of
+/// claiming every record delivered.
+pub const UNDELIVERED_UNKNOWN: usize = usize::MAX;
 
 /// Wait until every enqueued record is delivered, at most `timeout`; answers
 /// how many records were still undelivered.
@@ -166,7 +190,8 @@ pub struct KafkaProducer {
     /// A rebuild waits for this timer (a replacement could not be created, or the last rebuild was too recent).
     rebuild_scheduled: bool,
     last_rebuild: Option<Instant>,
-    broker_check: CachedCheck<Result<(), BrokerUnready>>,
+    /// The last metadata check, shared by the probes of the next second.
+    topic_check: Arc<TtlCache<Health<TopicUnusable>>>,
     rebuilds: IntCounter,
 }
 
@@ -192,7 +217,7 @@ impl KafkaProducer {
             recovery: None,
             rebuild_scheduled: false,
             last_rebuild: None,
-            broker_check: CachedCheck::new(PROBE_TTL),
+            topic_check: Arc::default(),
             rebuilds,
         }))
     }
@@ -406,51 +431,59 @@ impl Handler<InjectFatalError> for KafkaProducer {
 }
 
 impl Handler<CheckBroker> for KafkaProducer {
-    type Result = ResponseActFuture<Self, Result<(), BrokerUnready>>;
+    type Result = ResponseActFuture<Self, BrokerHealth>;
 
     fn handle(&mut self, _: CheckBroker, _: &mut Context<Self>) -> Self::Result {
         // Recovered once the new producer has an ack, or answers the check below.
         if self.recovery.as_ref().is_some_and(|r| r.rebuilt && self.producer.context().has_acked()) {
             self.recovery = None;
         }
-        if let Some(recovery) = &self.recovery {
-            if !recovery.rebuilt {
-                return Box::pin(fut::ready(Err(BrokerUnready::Recovering(recovery.cause.clone()))));
-            }
-        } else if let Some(result) = self.broker_check.fresh() {
-            return Box::pin(fut::ready(result));
+        let recovering = |cause: &str, check| Health::Unready(BrokerUnready::Recovering { cause: cause.to_string(), check });
+        if let Some(recovery) = self.recovery.as_ref().filter(|r| !r.rebuilt) {
+            return Box::pin(fut::ready(recovering(&recovery.cause, None)));
         }
         let producer = Arc::clone(&self.producer);
         let topic = Arc::clone(&self.topic);
+        let cache = Arc::clone(&self.topic_check);
         // The answer speaks for this producer only: a rebuild may begin while the check runs.
         let generation = self.generation;
-        let check = tokio::task::spawn_blocking(move || topic_metadata(&producer, &topic));
+        // While recovering, the new producer must answer itself: no reused answer.
+        let reuse = self.recovery.is_none();
+        let check = tokio::task::spawn_blocking(move || {
+            let check = || Health::from(topic_metadata(&producer, &topic));
+            if reuse {
+                cache.get_or_refresh(|| (check(), PROBE_TTL))
+            } else {
+                check()
+            }
+        });
         Box::pin(check.into_actor(self).map(move |joined, act, _| {
-            let result = joined.unwrap_or_else(|e| Err(format!("metadata check failed: {e}")));
-            match (&act.recovery, result) {
-                (None, result) => act.broker_check.store(result.map_err(BrokerUnready::Unreachable)),
-                (Some(recovery), Ok(())) if recovery.rebuilt && generation == act.generation => {
+            let health = joined.unwrap_or_else(|e| Health::Unready(TopicUnusable::CheckInterrupted(Arc::new(e))));
+            match (&act.recovery, health) {
+                (None, health) => health.map_reason(BrokerUnready::Unusable),
+                (Some(recovery), Health::Ready) if recovery.rebuilt && generation == act.generation => {
                     act.recovery = None;
-                    act.broker_check.store(Ok(()))
+                    act.topic_check.put(Health::Ready, PROBE_TTL);
+                    Health::Ready
                 }
-                (Some(recovery), Ok(())) => Err(BrokerUnready::Recovering(recovery.cause.clone())),
-                (Some(recovery), Err(reason)) => Err(BrokerUnready::Recovering(format!("{}; {reason}", recovery.cause))),
+                (Some(recovery), Health::Ready) => recovering(&recovery.cause, None),
+                (Some(recovery), Health::Unready(reason)) => recovering(&recovery.cause, Some(reason)),
             }
         }))
     }
 }
 
-fn topic_metadata(producer: &SharedProducer, topic: &str) -> Result<(), String> {
-    let metadata = producer.client().fetch_metadata(Some(topic), METADATA_TIMEOUT).map_err(|e| match producer.context().last_error() {
-        Some(last) => format!("broker unreachable: {e}; last client error: {last}"),
-        None => format!("broker unreachable: {e}"),
-    })?;
-    let found = metadata.topics().iter().find(|t| t.name() == topic).ok_or_else(|| format!("topic '{topic}' not found"))?;
+fn topic_metadata(producer: &SharedProducer, topic: &Arc<str>) -> Result<(), TopicUnusable> {
+    let metadata = producer
+        .client()
+        .fetch_metadata(Some(&**topic), METADATA_TIMEOUT)
+        .map_err(|error| TopicUnusable::BrokerUnreachable { error, last_client_error: producer.context().last_error() })?;
+    let found = metadata.topics().iter().find(|t| t.name() == &**topic).ok_or_else(|| TopicUnusable::NotFound(Arc::clone(topic)))?;
     if let Some(error) = found.error() {
-        return Err(format!("topic '{topic}': {}", RDKafkaErrorCode::from(error)));
+        return Err(TopicUnusable::Failed { topic: Arc::clone(topic), code: RDKafkaErrorCode::from(error) });
     }
     if found.partitions().is_empty() {
-        return Err(format!("topic '{topic}' has no partitions"));
+        return Err(TopicUnusable::NoPartitions(Arc::clone(topic)));
     }
     producer.context().clear_last_error();
     Ok(())
@@ -468,7 +501,28 @@ impl Handler<Flush> for KafkaProducer {
         });
         Box::pin(flush.into_actor(self).map(|joined, act, _| {
             let backlog: usize = act.backlog.iter().map(|b| b.delivery.frame.len() - b.next).sum();
-            joined.unwrap_or(0) + backlog
+            joined.unwrap_or(UNDELIVERED_UNKNOWN).saturating_add(backlog)
         }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn readiness_texts_read_as_before() {
+        let unreachable = TopicUnusable::BrokerUnreachable {
+            error: KafkaError::MetadataFetch(RDKafkaErrorCode::OperationTimedOut),
+            last_client_error: Some("connection refused".into()),
+        };
+        let timed_out = KafkaError::MetadataFetch(RDKafkaErrorCode::OperationTimedOut);
+        assert_eq!(
+            BrokerUnready::Unusable(unreachable).to_string(),
+            format!("error: broker unreachable: {timed_out}; last client error: connection refused")
+        );
+        let recovering = |check| BrokerUnready::Recovering { cause: "fenced".into(), check }.to_string();
+        assert_eq!(recovering(None), "recovering: fenced");
+        assert_eq!(recovering(Some(TopicUnusable::NoPartitions("t".into()))), "recovering: fenced; topic 't' has no partitions");
     }
 }

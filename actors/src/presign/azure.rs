@@ -1,22 +1,23 @@
 //! Azure Blob Storage: a write-only SAS (`cw`) for one blob, signed with the
 //! account key from `AZURE_CONN_STR`, or with a user delegation key that the
 //! service fetches with its own Azure AD credential for `AZURE_ACCOUNT_URL`
-//! (cached until shortly before it expires). Container creation and readiness
+//! (reused until shortly before it expires). Container creation and readiness
 //! use an account SAS, or the AD token.
 
 use std::path::PathBuf;
-use std::sync::Mutex;
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use chrono::{DateTime, Utc};
 
-use super::azure_credential::{AzureAdSettings, AzureCredential};
+use super::azure_credential::{AzureAdSettings, AzureCredential, TokenError};
 use super::azure_sas::{hmac_sha256_base64, iso, BlobSas, SasKey, UserDelegationKey, SAS_VERSION};
 use super::url::{encode_component, encode_key};
-use super::{BlobStore, PresignError, StoreSetupError, UploadHeaders};
-use crate::probe_cache::CheckResult;
+use super::{
+    BlobStore, BucketCreation, BucketName, BucketStatus, PresignError, SignedPut, SigningError, StoreError, StoreSetupError, STORE_TIMEOUT,
+};
+use crate::ttl_cache::TtlCache;
 
-const STORE_TIMEOUT: Duration = Duration::from_secs(5);
 /// A delegation key is fetched for this long and replaced this early.
 const DELEGATION_KEY_LIFETIME: Duration = Duration::from_secs(7 * 24 * 3600 - 3600);
 const DELEGATION_KEY_MARGIN: Duration = Duration::from_secs(3600);
@@ -54,10 +55,32 @@ pub enum AzureConfigError {
     Missing,
 }
 
-/// The service's AD credential and the delegation key it last fetched.
+/// Why no user delegation key could be had.
+#[derive(Debug, thiserror::Error)]
+pub enum DelegationKeyError {
+    #[error(transparent)]
+    Token(#[from] Arc<TokenError>),
+    #[error("Get User Delegation Key: {0}")]
+    Request(ureq::Error),
+    #[error(transparent)]
+    Body(ureq::Error),
+    #[error("Get User Delegation Key answered {status}: {body}")]
+    Status { status: http::StatusCode, body: String },
+    #[error("Get User Delegation Key: no <{0}> in the answer")]
+    MissingField(&'static str),
+}
+
+/// The service's AD credential, and the token and delegation key it last fetched.
 struct Delegation {
     credential: AzureCredential,
-    key: Mutex<Option<(UserDelegationKey, DateTime<Utc>)>>,
+    token: TtlCache<Result<String, Arc<TokenError>>>,
+    key: TtlCache<Result<UserDelegationKey, Arc<DelegationKeyError>>>,
+}
+
+impl Delegation {
+    fn token(&self, agent: &ureq::Agent) -> Result<String, Arc<TokenError>> {
+        self.token.get_or_try_refresh(|| self.credential.fetch_token(agent))
+    }
 }
 
 enum Auth {
@@ -69,7 +92,7 @@ pub struct AzureStore {
     account: String,
     /// `https://<account>.blob.core.windows.net`, or an emulator's `http://host:port/<account>`.
     blob_endpoint: String,
-    container: String,
+    container: BucketName,
     auth: Auth,
     agent: ureq::Agent,
 }
@@ -132,19 +155,17 @@ impl AzureStore {
                 (account, endpoint, Auth::AccountKey(key))
             }
             (None, Some(url)) => {
-                let auth = Auth::Delegation(Box::new(Delegation {
-                    credential: AzureCredential::new(settings.credential.clone()),
-                    key: Mutex::new(None),
-                }));
+                let credential = AzureCredential::new(settings.credential.clone());
+                let auth = Auth::Delegation(Box::new(Delegation { credential, token: TtlCache::default(), key: TtlCache::default() }));
                 (account_of(url)?, url.trim_end_matches('/').to_string(), auth)
             }
             (None, None) => return Err(AzureConfigError::Missing.into()),
         };
-        Ok(Self { account, blob_endpoint, container: settings.container, auth, agent })
+        Ok(Self { account, blob_endpoint, container: BucketName::container(&settings.container), auth, agent })
     }
 
     /// An account SAS for container management (create, get properties).
-    fn account_sas(&self, account_key: &str) -> Result<String, String> {
+    fn account_sas(&self, account_key: &str) -> Result<String, SigningError> {
         let expiry = iso(Utc::now() + chrono::Duration::minutes(10));
         let string_to_sign = format!("{}\nrc\nb\nc\n\n{expiry}\n\n\n{SAS_VERSION}\n\n", self.account);
         let signature = hmac_sha256_base64(account_key, &string_to_sign)?;
@@ -152,28 +173,25 @@ impl AzureStore {
     }
 
     /// Sends a container request; answers the HTTP status.
-    fn container_request(&self, method: &str) -> Result<u16, String> {
-        let mut url = format!("{}/{}?restype=container", self.blob_endpoint, encode_component(&self.container));
+    fn container_request(&self, method: &str) -> Result<u16, StoreError> {
+        let mut url = format!("{}/{}?restype=container", self.blob_endpoint, encode_component(self.container.name()));
         let mut request = http::Request::builder().method(method).header("x-ms-version", SAS_VERSION);
         match &self.auth {
             Auth::AccountKey(key) => url = format!("{url}&{}", self.account_sas(key)?),
-            Auth::Delegation(delegation) => {
-                request = request.header("authorization", format!("Bearer {}", delegation.credential.token(&self.agent)?))
-            }
+            Auth::Delegation(delegation) => request = request.header("authorization", format!("Bearer {}", delegation.token(&self.agent)?)),
         }
-        let request = request.uri(url).body(Vec::new()).map_err(|e| e.to_string())?;
-        let response = self.agent.run(request).map_err(|e| format!("{} unreachable: {e}", self.blob_endpoint))?;
+        let request = request.uri(url).body(Vec::new()).map_err(SigningError::from)?;
+        let response = self.agent.run(request).map_err(StoreError::unreachable(&self.blob_endpoint))?;
         Ok(response.status().as_u16())
     }
 
-    /// The cached user delegation key, fetched again when it nears its expiry.
-    fn delegation_key(&self, delegation: &Delegation) -> Result<UserDelegationKey, String> {
-        let mut cache = delegation.key.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some((key, expires)) = cache.as_ref() {
-            if Utc::now() + DELEGATION_KEY_MARGIN < *expires {
-                return Ok(key.clone());
-            }
-        }
+    /// The user delegation key, fetched again when it nears its expiry.
+    fn delegation_key(&self, delegation: &Delegation) -> Result<UserDelegationKey, Arc<DelegationKeyError>> {
+        delegation.key.get_or_try_refresh(|| self.fetch_delegation_key(delegation))
+    }
+
+    /// A new delegation key, and how long it may be reused.
+    fn fetch_delegation_key(&self, delegation: &Delegation) -> Result<(UserDelegationKey, Duration), DelegationKeyError> {
         let start = Utc::now() - chrono::Duration::minutes(5);
         let expiry = Utc::now() + DELEGATION_KEY_LIFETIME;
         let body = format!(
@@ -185,16 +203,15 @@ impl AzureStore {
         let mut response = self
             .agent
             .post(&url)
-            .header("authorization", format!("Bearer {}", delegation.credential.token(&self.agent)?))
+            .header("authorization", format!("Bearer {}", delegation.token(&self.agent)?))
             .header("x-ms-version", SAS_VERSION)
             .send(body)
-            .map_err(|e| format!("Get User Delegation Key: {e}"))?;
-        let xml = response.body_mut().read_to_string().map_err(|e| e.to_string())?;
+            .map_err(DelegationKeyError::Request)?;
+        let xml = response.body_mut().read_to_string().map_err(DelegationKeyError::Body)?;
         if response.status() != 200 {
-            return Err(format!("Get User Delegation Key answered {}: {xml}", response.status()));
+            return Err(DelegationKeyError::Status { status: response.status(), body: xml });
         }
-        let field =
-            |tag| xml_text(&xml, tag).map(str::to_string).ok_or_else(|| format!("Get User Delegation Key: no <{tag}> in the answer"));
+        let field = |tag| xml_text(&xml, tag).map(str::to_string).ok_or(DelegationKeyError::MissingField(tag));
         let key = UserDelegationKey {
             signed_oid: field("SignedOid")?,
             signed_tid: field("SignedTid")?,
@@ -205,23 +222,17 @@ impl AzureStore {
             value: field("Value")?,
         };
         let expires = DateTime::parse_from_rfc3339(&key.signed_expiry).map(|t| t.with_timezone(&Utc)).unwrap_or(expiry);
-        *cache = Some((key.clone(), expires));
-        Ok(key)
+        let reuse_for = (expires - DELEGATION_KEY_MARGIN - Utc::now()).to_std().unwrap_or_default();
+        Ok((key, reuse_for))
     }
 }
 
 impl BlobStore for AzureStore {
-    fn presign_put(
-        &self,
-        key: &str,
-        _content_type: &str,
-        expiry: Duration,
-        now: SystemTime,
-    ) -> Result<(String, UploadHeaders), PresignError> {
+    fn presign_put(&self, key: &str, _content_type: &str, expiry: Duration, now: SystemTime) -> Result<SignedPut, PresignError> {
         let now = DateTime::<Utc>::from(now);
         let sas = BlobSas {
             account: &self.account,
-            container: &self.container,
+            container: self.container.name(),
             blob: key,
             permissions: "cw",
             // A little slack for clocks that run behind ours.
@@ -233,32 +244,25 @@ impl BlobStore for AzureStore {
         let token = match &self.auth {
             Auth::AccountKey(account_key) => sas.token(&SasKey::Account(account_key)),
             Auth::Delegation(delegation) => {
-                let key = self.delegation_key(delegation).map_err(PresignError::StoreUnavailable)?;
+                let key = self.delegation_key(delegation).map_err(StoreError::from)?;
                 sas.token(&SasKey::Delegation(&key))
             }
-        }
-        .map_err(PresignError::Signing)?;
-        let url = format!("{}/{}/{}?{token}", self.blob_endpoint, encode_component(&self.container), encode_key(key));
+        }?;
+        let url = format!("{}/{}/{}?{token}", self.blob_endpoint, encode_component(self.container.name()), encode_key(key));
         let headers = serde_json::Map::from_iter([("x-ms-blob-type".to_string(), serde_json::Value::from("BlockBlob"))]);
-        Ok((url, Some(headers)))
+        Ok(SignedPut { url, headers: Some(headers) })
     }
 
-    fn ensure_bucket(&self) -> CheckResult {
-        match self.container_request("GET")? {
-            200 => Ok(()),
-            404 => match self.container_request("PUT")? {
-                201 | 409 => Ok(()),
-                status => Err(format!("creating container '{}' answered {status}", self.container)),
-            },
-            status => Err(format!("container '{}' answered {status}", self.container)),
-        }
+    fn bucket(&self) -> &BucketName {
+        &self.container
     }
 
-    fn check(&self) -> CheckResult {
-        match self.container_request("GET")? {
-            200 => Ok(()),
-            status => Err(format!("container '{}' answered {status}", self.container)),
-        }
+    fn bucket_status(&self) -> Result<BucketStatus, StoreError> {
+        self.container.lookup_answer(self.container_request("GET")?)
+    }
+
+    fn create_bucket(&self) -> Result<BucketCreation, StoreError> {
+        self.container.creation_answer(self.container_request("PUT")?, 201)
     }
 }
 

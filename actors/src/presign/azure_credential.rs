@@ -1,18 +1,17 @@
 //! The service's own Azure AD credential, found the way Azure's SDKs find it:
 //! workload identity (`AZURE_FEDERATED_TOKEN_FILE`), then a client secret
-//! (`AZURE_CLIENT_SECRET`), then the managed identity endpoint. Tokens are
-//! cached until shortly before they expire. `AZURE_AUTHORITY_HOST` moves the
+//! (`AZURE_CLIENT_SECRET`), then the managed identity endpoint. The caller
+//! reuses a token until shortly before it expires. `AZURE_AUTHORITY_HOST` moves the
 //! token endpoint (sovereign clouds, tests).
 
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde::Deserialize;
 
 const STORAGE_SCOPE: &str = "https://storage.azure.com/.default";
 const IMDS: &str =
     "http://169.254.169.254/metadata/identity/oauth2/token?api-version=2018-02-01&resource=https%3A%2F%2Fstorage.azure.com%2F";
-/// Refresh this long before a token expires.
+/// Reuse a token until this long before it expires.
 const REFRESH_MARGIN: Duration = Duration::from_secs(300);
 
 enum Source {
@@ -46,7 +45,25 @@ impl std::fmt::Debug for AzureAdSettings {
 
 pub struct AzureCredential {
     source: Source,
-    cached: Mutex<Option<(String, Instant)>>,
+}
+
+/// Why no token could be had.
+#[derive(Debug, thiserror::Error)]
+#[error("Azure AD token ({via}): {reason}")]
+pub struct TokenError {
+    /// Which credential was tried.
+    via: &'static str,
+    reason: TokenRequestError,
+}
+
+#[derive(Debug, thiserror::Error)]
+enum TokenRequestError {
+    #[error("cannot read {path}: {source}")]
+    TokenFile { path: String, source: std::io::Error },
+    #[error(transparent)]
+    Http(#[from] ureq::Error),
+    #[error("the token endpoint answered {0}")]
+    Status(http::StatusCode),
 }
 
 #[derive(Deserialize)]
@@ -69,7 +86,7 @@ impl AzureCredential {
             }
             (_, client_id, _, _) => Source::ManagedIdentity { client_id },
         };
-        Self { source, cached: Mutex::new(None) }
+        Self { source }
     }
 
     pub fn describe(&self) -> &'static str {
@@ -80,24 +97,18 @@ impl AzureCredential {
         }
     }
 
-    /// A bearer token for Azure Storage.
-    pub fn token(&self, agent: &ureq::Agent) -> Result<String, String> {
-        let mut cached = self.cached.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some((token, expires)) = cached.as_ref() {
-            if Instant::now() + REFRESH_MARGIN < *expires {
-                return Ok(token.clone());
-            }
-        }
-        let response = self.request(agent).map_err(|e| format!("Azure AD token ({}): {e}", self.describe()))?;
+    /// A bearer token for Azure Storage, and how long it may be reused.
+    pub fn fetch_token(&self, agent: &ureq::Agent) -> Result<(String, Duration), TokenError> {
+        let response = self.request(agent).map_err(|reason| TokenError { via: self.describe(), reason })?;
         let lifetime = response.expires_in.as_ref().and_then(|v| v.as_u64().or_else(|| v.as_str()?.parse().ok())).unwrap_or(3600);
-        *cached = Some((response.access_token.clone(), Instant::now() + Duration::from_secs(lifetime)));
-        Ok(response.access_token)
+        Ok((response.access_token, Duration::from_secs(lifetime).saturating_sub(REFRESH_MARGIN)))
     }
 
-    fn request(&self, agent: &ureq::Agent) -> Result<TokenResponse, String> {
+    fn request(&self, agent: &ureq::Agent) -> Result<TokenResponse, TokenRequestError> {
         let mut response = match &self.source {
             Source::WorkloadIdentity { token_url, client_id, token_file } => {
-                let assertion = std::fs::read_to_string(token_file).map_err(|e| format!("cannot read {token_file}: {e}"))?;
+                let assertion = std::fs::read_to_string(token_file)
+                    .map_err(|source| TokenRequestError::TokenFile { path: token_file.clone(), source })?;
                 agent.post(token_url).send_form([
                     ("grant_type", "client_credentials"),
                     ("client_id", client_id.as_str()),
@@ -119,11 +130,10 @@ impl AzureCredential {
                 };
                 agent.get(&url).header("metadata", "true").call()
             }
-        }
-        .map_err(|e| e.to_string())?;
+        }?;
         if response.status() != 200 {
-            return Err(format!("the token endpoint answered {}", response.status()));
+            return Err(TokenRequestError::Status(response.status()));
         }
-        response.body_mut().read_json::<TokenResponse>().map_err(|e| e.to_string())
+        Ok(response.body_mut().read_json::<TokenResponse>()?)
     }
 }

@@ -8,6 +8,7 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use ring::hmac;
 
 use super::url::encode_component;
+use super::SigningError;
 
 /// The service version our SAS tokens declare (`sv`), and their layout.
 pub const SAS_VERSION: &str = "2026-04-06";
@@ -48,8 +49,8 @@ pub fn iso(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Secs, true)
 }
 
-pub fn hmac_sha256_base64(key_base64: &str, message: &str) -> Result<String, String> {
-    let key = base64::engine::general_purpose::STANDARD.decode(key_base64).map_err(|e| format!("the key is not base64: {e}"))?;
+pub fn hmac_sha256_base64(key_base64: &str, message: &str) -> Result<String, SigningError> {
+    let key = base64::engine::general_purpose::STANDARD.decode(key_base64)?;
     let tag = hmac::sign(&hmac::Key::new(hmac::HMAC_SHA256, &key), message.as_bytes());
     Ok(base64::engine::general_purpose::STANDARD.encode(tag.as_ref()))
 }
@@ -66,32 +67,14 @@ impl BlobSas<'_> {
             SasKey::Account(_) => fields.extend(["", "", protocol, self.version, "b", "", "", "", "", "", "", ""]),
             // sp st se resource skoid sktid skt ske sks skv saoid suoid scid skdutid sduoid
             // sip spr sv sr snapshot ses srh srq rscc rscd rsce rscl rsct
-            SasKey::Delegation(udk) => fields.extend([
-                udk.signed_oid.as_str(),
-                &udk.signed_tid,
-                &udk.signed_start,
-                &udk.signed_expiry,
-                &udk.signed_service,
-                &udk.signed_version,
-                "",
-                "",
-                "",
-                "",
-                "",
-                "",
-                protocol,
-                self.version,
-                "b",
-                "",
-                "",
-                "",
-                "",
-                "",
-                "",
-                "",
-                "",
-                "",
-            ]),
+            SasKey::Delegation(udk) => {
+                let key =
+                    [&udk.signed_oid, &udk.signed_tid, &udk.signed_start, &udk.signed_expiry, &udk.signed_service, &udk.signed_version];
+                fields.extend(key.map(String::as_str));
+                fields.extend([""; 6]); // saoid suoid scid skdutid sduoid sip
+                fields.extend([protocol, self.version, "b"]);
+                fields.extend([""; 9]); // snapshot ses srh srq rscc rscd rsce rscl rsct
+            }
         }
         fields.join("\n")
     }
@@ -101,7 +84,7 @@ impl BlobSas<'_> {
     }
 
     /// The query string (without `?`).
-    pub fn token(&self, key: &SasKey) -> Result<String, String> {
+    pub fn token(&self, key: &SasKey) -> Result<String, SigningError> {
         let secret = match key {
             SasKey::Account(account_key) => account_key,
             SasKey::Delegation(udk) => udk.value.as_str(),

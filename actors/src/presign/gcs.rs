@@ -11,11 +11,9 @@ use serde_json::json;
 
 use super::gcs_signer::{GcsKeyError, SignRequest, V4Signer};
 use super::url::encode_component;
-use super::{BlobStore, PresignError, StoreSetupError, UploadHeaders};
-use crate::probe_cache::CheckResult;
+use super::{BlobStore, BucketCreation, BucketName, BucketStatus, PresignError, SignedPut, StoreError, StoreSetupError, STORE_TIMEOUT};
 
 const GOOGLE_STORAGE: &str = "https://storage.googleapis.com";
-const STORE_TIMEOUT: Duration = Duration::from_secs(3);
 
 #[derive(Debug, Clone)]
 pub struct GcsSettings {
@@ -34,7 +32,7 @@ enum Access {
 }
 
 pub struct GcsStore {
-    bucket: String,
+    bucket: BucketName,
     access: Access,
     agent: ureq::Agent,
 }
@@ -50,7 +48,7 @@ impl GcsStore {
             (None, None) => return Err(GcsKeyError::Key("set GOOGLE_APPLICATION_CREDENTIALS (or STORAGE_EMULATOR_HOST)".into()).into()),
         };
         let agent = super::store_agent(STORE_TIMEOUT, settings.tls_roots.as_deref())?;
-        Ok(Self { bucket: settings.bucket, access, agent })
+        Ok(Self { bucket: BucketName::bucket(&settings.bucket, "GET"), access, agent })
     }
 
     fn api_base(&self) -> &str {
@@ -68,32 +66,20 @@ impl GcsStore {
             }
         }
     }
-
-    fn bucket_status(&self) -> Result<u16, String> {
-        let url = format!("{}/storage/v1/b/{}", self.api_base(), encode_component(&self.bucket));
-        let response = self.authorize(self.agent.get(&url)).call().map_err(|e| format!("{} unreachable: {e}", self.api_base()))?;
-        Ok(response.status().as_u16())
-    }
 }
 
 impl BlobStore for GcsStore {
-    fn presign_put(
-        &self,
-        key: &str,
-        content_type: &str,
-        expiry: Duration,
-        now: SystemTime,
-    ) -> Result<(String, UploadHeaders), PresignError> {
+    fn presign_put(&self, key: &str, content_type: &str, expiry: Duration, now: SystemTime) -> Result<SignedPut, PresignError> {
         let url = match &self.access {
             Access::Emulator { base_url } => {
                 format!(
                     "{base_url}/upload/storage/v1/b/{}/o?uploadType=media&name={}",
-                    encode_component(&self.bucket),
+                    encode_component(self.bucket.name()),
                     encode_component(key)
                 )
             }
             Access::Google { signer } => {
-                let path = format!("/{}/{key}", self.bucket);
+                let path = format!("/{}/{key}", self.bucket.name());
                 let signed = signer.sign(&SignRequest {
                     method: "PUT",
                     base_url: GOOGLE_STORAGE,
@@ -109,15 +95,20 @@ impl BlobStore for GcsStore {
                 signed.url
             }
         };
-        Ok((url, None))
+        Ok(SignedPut { url, headers: None })
     }
 
-    fn ensure_bucket(&self) -> CheckResult {
-        match self.bucket_status()? {
-            200 => return Ok(()),
-            404 => {}
-            status => return Err(format!("bucket '{}' GET answered {status}", self.bucket)),
-        }
+    fn bucket(&self) -> &BucketName {
+        &self.bucket
+    }
+
+    fn bucket_status(&self) -> Result<BucketStatus, StoreError> {
+        let url = format!("{}/storage/v1/b/{}", self.api_base(), encode_component(self.bucket.name()));
+        let response = self.authorize(self.agent.get(&url)).call().map_err(StoreError::unreachable(self.api_base()))?;
+        self.bucket.lookup_answer(response.status().as_u16())
+    }
+
+    fn create_bucket(&self) -> Result<BucketCreation, StoreError> {
         let project = match &self.access {
             Access::Emulator { .. } => "matyan",
             Access::Google { signer } => signer.project_id(),
@@ -125,18 +116,8 @@ impl BlobStore for GcsStore {
         let url = format!("{}/storage/v1/b?project={}", self.api_base(), encode_component(project));
         let response = self
             .authorize(self.agent.post(&url))
-            .send_json(json!({"name": self.bucket}))
-            .map_err(|e| format!("{} unreachable: {e}", self.api_base()))?;
-        match response.status().as_u16() {
-            200 | 409 => Ok(()),
-            status => Err(format!("creating bucket '{}' answered {status}", self.bucket)),
-        }
-    }
-
-    fn check(&self) -> CheckResult {
-        match self.bucket_status()? {
-            200 => Ok(()),
-            status => Err(format!("bucket '{}' GET answered {status}", self.bucket)),
-        }
+            .send_json(json!({"name": self.bucket.name()}))
+            .map_err(StoreError::unreachable(self.api_base()))?;
+        self.bucket.creation_answer(response.status().as_u16(), 200)
     }
 }

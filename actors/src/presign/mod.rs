@@ -7,6 +7,8 @@
 mod azure;
 mod azure_credential;
 pub mod azure_sas;
+mod bucket;
+mod error;
 mod gcs;
 mod gcs_signer;
 mod s3;
@@ -19,14 +21,23 @@ use std::time::{Duration, SystemTime};
 use actix::prelude::*;
 use serde::Serialize;
 
-pub use azure::{AzureConfigError, AzureSettings, AzureStore};
-pub use azure_credential::AzureAdSettings;
+pub use azure::{AzureConfigError, AzureSettings, AzureStore, DelegationKeyError};
+pub use azure_credential::{AzureAdSettings, TokenError};
+pub use bucket::{BucketCreation, BucketName, BucketStatus};
+pub use error::{PresignError, SigningError, StoreError};
 pub use gcs::{GcsSettings, GcsStore};
 pub use gcs_signer::GcsKeyError;
 pub use s3::{S3Settings, S3Store};
 
-use crate::ids::{artifact_key, IdError};
-use crate::probe_cache::{CachedCheck, CheckResult, PROBE_TTL};
+use crate::health::{Health, PROBE_TTL};
+use crate::ids::artifact_key;
+use crate::ttl_cache::TtlCache;
+
+/// Time limit of each request to a store. Readiness waits for the bucket
+/// lookup beside Kafka's 2 s metadata check, so a hung store should not hold
+/// a probe much longer; Azure's token and delegation-key fetches are separate
+/// requests, each with this limit, so they need no larger one.
+const STORE_TIMEOUT: Duration = Duration::from_secs(3);
 
 /// A URL the client PUTs the bytes to, with the headers it must send.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -36,34 +47,28 @@ pub struct PresignedUpload {
     pub headers: UploadHeaders,
 }
 
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
-pub enum PresignError {
-    #[error(transparent)]
-    InvalidId(#[from] IdError),
-    #[error("content_type must be 1 to 255 printable ASCII characters")]
-    InvalidContentType,
-    #[error("could not sign the upload URL: {0}")]
-    Signing(String),
-    #[error("the blob store is unavailable: {0}")]
-    StoreUnavailable(String),
-}
-
 /// Extra headers the client must send with its PUT (Azure needs one).
 pub type UploadHeaders = Option<serde_json::Map<String, serde_json::Value>>;
 
-/// One blob backend: signs uploads offline, and talks to the store for bucket
-/// creation and readiness (blocking calls, run off the actor's thread).
-pub trait BlobStore: Send + Sync + 'static {
-    fn presign_put(
-        &self,
-        key: &str,
-        content_type: &str,
-        expiry: Duration,
-        now: SystemTime,
-    ) -> Result<(String, UploadHeaders), PresignError>;
-    fn ensure_bucket(&self) -> CheckResult;
-    fn check(&self) -> CheckResult;
+/// What a store signs: the URL, and the headers to send with the PUT.
+pub struct SignedPut {
+    pub url: String,
+    pub headers: UploadHeaders,
 }
+
+/// One blob backend: signs uploads offline, and talks to the store about its
+/// bucket (blocking calls, run off the actor's thread). What to do with the
+/// answers is written once, in `bucket`.
+pub trait BlobStore: Send + Sync + 'static {
+    fn presign_put(&self, key: &str, content_type: &str, expiry: Duration, now: SystemTime) -> Result<SignedPut, PresignError>;
+    /// The bucket (or container) uploads go to.
+    fn bucket(&self) -> &BucketName;
+    fn bucket_status(&self) -> Result<BucketStatus, StoreError>;
+    fn create_bucket(&self) -> Result<BucketCreation, StoreError>;
+}
+
+/// The blob store's readiness; the reason is shared by the probes that reuse it.
+pub type BlobHealth = Health<Arc<StoreError>>;
 
 /// Why a blob store could not be set up at startup.
 #[derive(Debug, thiserror::Error)]
@@ -106,23 +111,23 @@ pub struct Presign {
 
 /// Create the bucket if it is missing (at startup).
 #[derive(Message)]
-#[rtype(result = "CheckResult")]
+#[rtype(result = "Result<(), StoreError>")]
 pub struct EnsureBucket;
 
-/// Is the bucket reachable? (cached for a second)
+/// Is the bucket there? (cached for a second)
 #[derive(Message)]
-#[rtype(result = "CheckResult")]
+#[rtype(result = "BlobHealth")]
 pub struct CheckBlobStore;
 
 pub struct PresignActor {
     store: Arc<dyn BlobStore>,
     expiry: Duration,
-    last_check: CachedCheck,
+    bucket_check: Arc<TtlCache<BlobHealth>>,
 }
 
 impl PresignActor {
     pub fn new(store: Arc<dyn BlobStore>, expiry: Duration) -> Self {
-        Self { store, expiry, last_check: CachedCheck::new(PROBE_TTL) }
+        Self { store, expiry, bucket_check: Arc::default() }
     }
 }
 
@@ -146,36 +151,34 @@ impl Handler<Presign> for PresignActor {
                 return Err(PresignError::InvalidContentType);
             }
             // Signing is offline for S3 and GCS, but Azure's delegation key may need a fetch.
-            let signed = tokio::task::spawn_blocking(move || {
-                store.presign_put(&s3_key, &msg.content_type, expiry, SystemTime::now()).map(|(url, headers)| (url, headers, s3_key))
-            })
-            .await
-            .map_err(|e| PresignError::Signing(e.to_string()))?;
-            let (upload_url, headers, s3_key) = signed?;
+            let (signed, s3_key) =
+                tokio::task::spawn_blocking(move || (store.presign_put(&s3_key, &msg.content_type, expiry, SystemTime::now()), s3_key))
+                    .await
+                    .map_err(SigningError::from)?;
+            let SignedPut { url: upload_url, headers } = signed?;
             Ok(PresignedUpload { upload_url, s3_key, headers })
         })
     }
 }
 
 impl Handler<EnsureBucket> for PresignActor {
-    type Result = ResponseFuture<CheckResult>;
+    type Result = ResponseFuture<Result<(), StoreError>>;
 
     fn handle(&mut self, _: EnsureBucket, _: &mut Context<Self>) -> Self::Result {
         let store = Arc::clone(&self.store);
-        Box::pin(async move { tokio::task::spawn_blocking(move || store.ensure_bucket()).await.unwrap_or_else(|e| Err(e.to_string())) })
+        Box::pin(async move { tokio::task::spawn_blocking(move || bucket::ensure_bucket(&*store)).await? })
     }
 }
 
 impl Handler<CheckBlobStore> for PresignActor {
-    type Result = ResponseActFuture<Self, CheckResult>;
+    type Result = ResponseFuture<BlobHealth>;
 
     fn handle(&mut self, _: CheckBlobStore, _: &mut Context<Self>) -> Self::Result {
-        if let Some(result) = self.last_check.fresh() {
-            return Box::pin(fut::ready(result));
-        }
         let store = Arc::clone(&self.store);
-        let check = tokio::task::spawn_blocking(move || store.check());
-        Box::pin(check.into_actor(self).map(|joined, act, _| act.last_check.store(joined.unwrap_or_else(|e| Err(e.to_string())))))
+        let cache = Arc::clone(&self.bucket_check);
+        let check =
+            tokio::task::spawn_blocking(move || cache.get_or_refresh(|| (bucket::bucket_health(&*store).map_reason(Arc::new), PROBE_TTL)));
+        Box::pin(async move { check.await.unwrap_or_else(|e| Health::Unready(Arc::new(StoreError::Interrupted(e)))) })
     }
 }
 

@@ -6,8 +6,9 @@ use std::path::PathBuf;
 use std::time::{Duration, SystemTime};
 
 use super::url::encode_key;
-use super::{BlobStore, PresignError, StoreSetupError, UploadHeaders};
-use crate::probe_cache::CheckResult;
+use super::{
+    BlobStore, BucketCreation, BucketName, BucketStatus, PresignError, SignedPut, SigningError, StoreError, StoreSetupError, STORE_TIMEOUT,
+};
 use aws_credential_types::Credentials;
 use aws_sigv4::http_request::{
     sign, PayloadChecksumKind, PercentEncodingMode, SignableBody, SignableRequest, SignatureLocation, SigningSettings,
@@ -44,10 +45,9 @@ impl std::fmt::Debug for S3Settings {
     }
 }
 
-const STORE_TIMEOUT: Duration = Duration::from_secs(3);
-
 pub struct S3Store {
     settings: S3Settings,
+    bucket: BucketName,
     identity: Identity,
     agent: ureq::Agent,
 }
@@ -56,7 +56,7 @@ impl S3Store {
     pub fn new(settings: S3Settings) -> Result<Self, StoreSetupError> {
         let identity = Credentials::new(&settings.access_key, &settings.secret_key, None, None, "matyan-frontier").into();
         let agent = super::store_agent(STORE_TIMEOUT, settings.tls_roots.as_deref())?;
-        Ok(Self { settings, identity, agent })
+        Ok(Self { bucket: BucketName::bucket(&settings.bucket, "HEAD"), settings, identity, agent })
     }
 
     fn signing_settings(location: SignatureLocation, expires_in: Option<Duration>) -> SigningSettings {
@@ -78,20 +78,19 @@ impl S3Store {
         body: SignableBody<'_>,
         settings: SigningSettings,
         now: SystemTime,
-    ) -> Result<(), String> {
+    ) -> Result<(), SigningError> {
         let params = v4::SigningParams::builder()
             .identity(&self.identity)
             .region(&self.settings.region)
             .name("s3")
             .time(now)
             .settings(settings)
-            .build()
-            .map_err(|e| e.to_string())?
+            .build()?
             .into();
         let headers = request.headers().iter().map(|(k, v)| (k.as_str(), v.to_str().unwrap_or_default()));
         let uri = request.uri().to_string();
-        let signable = SignableRequest::new(request.method().as_str(), &uri, headers, body).map_err(|e| e.to_string())?;
-        let (instructions, _) = sign(signable, &params).map_err(|e| e.to_string())?.into_parts();
+        let signable = SignableRequest::new(request.method().as_str(), &uri, headers, body)?;
+        let (instructions, _) = sign(signable, &params)?.into_parts();
         instructions.apply_to_request_http1x(request);
         Ok(())
     }
@@ -101,19 +100,25 @@ impl S3Store {
     }
 
     /// Sends a signed request about the bucket; answers the HTTP status.
-    fn bucket_request(&self, method: &str, body: &[u8]) -> Result<u16, String> {
-        let mut request = http::Request::builder().method(method).uri(self.bucket_url()).body(body.to_vec()).map_err(|e| e.to_string())?;
+    fn bucket_request(&self, method: &str, body: &[u8]) -> Result<u16, StoreError> {
+        let mut request = http::Request::builder().method(method).uri(self.bucket_url()).body(body.to_vec()).map_err(SigningError::from)?;
         let settings = Self::signing_settings(SignatureLocation::Headers, None);
         self.sign_request(&mut request, SignableBody::Bytes(body), settings, SystemTime::now())?;
-        let response = self.agent.run(request).map_err(|e| format!("{} unreachable: {e}", self.settings.endpoint))?;
+        let response = self.agent.run(request).map_err(StoreError::unreachable(&self.settings.endpoint))?;
         Ok(response.status().as_u16())
     }
 
     /// Presigns a PUT for `key` on `base` (an endpoint URL).
-    pub fn presign_url(&self, base: &str, key: &str, content_type: &str, expiry: Duration, now: SystemTime) -> Result<String, String> {
+    pub fn presign_url(
+        &self,
+        base: &str,
+        key: &str,
+        content_type: &str,
+        expiry: Duration,
+        now: SystemTime,
+    ) -> Result<String, SigningError> {
         let url = format!("{}/{}/{}", base.trim_end_matches('/'), encode_key(&self.settings.bucket), encode_key(key));
-        let mut request =
-            http::Request::builder().method("PUT").uri(url).header("content-type", content_type).body(()).map_err(|e| e.to_string())?;
+        let mut request = http::Request::builder().method("PUT").uri(url).header("content-type", content_type).body(())?;
         let settings = Self::signing_settings(SignatureLocation::QueryParams, Some(expiry));
         self.sign_request(&mut request, SignableBody::UnsignedPayload, settings, now)?;
         Ok(request.uri().to_string())
@@ -121,40 +126,27 @@ impl S3Store {
 }
 
 impl BlobStore for S3Store {
-    fn presign_put(
-        &self,
-        key: &str,
-        content_type: &str,
-        expiry: Duration,
-        now: SystemTime,
-    ) -> Result<(String, UploadHeaders), PresignError> {
+    fn presign_put(&self, key: &str, content_type: &str, expiry: Duration, now: SystemTime) -> Result<SignedPut, PresignError> {
         let base = self.settings.public_endpoint.as_deref().unwrap_or(&self.settings.endpoint);
-        let url = self.presign_url(base, key, content_type, expiry, now).map_err(PresignError::Signing)?;
-        Ok((url, None))
+        let url = self.presign_url(base, key, content_type, expiry, now)?;
+        Ok(SignedPut { url, headers: None })
     }
 
-    fn ensure_bucket(&self) -> CheckResult {
-        match self.bucket_request("HEAD", b"")? {
-            200 => return Ok(()),
-            404 => {}
-            status => return Err(format!("bucket '{}' HEAD answered {status}", self.settings.bucket)),
-        }
+    fn bucket(&self) -> &BucketName {
+        &self.bucket
+    }
+
+    fn bucket_status(&self) -> Result<BucketStatus, StoreError> {
+        self.bucket.lookup_answer(self.bucket_request("HEAD", b"")?)
+    }
+
+    fn create_bucket(&self) -> Result<BucketCreation, StoreError> {
         // Outside us-east-1, S3 wants the region in the body.
         let body = match self.settings.region.as_str() {
             "us-east-1" | "" => String::new(),
             region => format!("<CreateBucketConfiguration><LocationConstraint>{region}</LocationConstraint></CreateBucketConfiguration>"),
         };
-        match self.bucket_request("PUT", body.as_bytes())? {
-            200 | 409 => Ok(()),
-            status => Err(format!("creating bucket '{}' answered {status}", self.settings.bucket)),
-        }
-    }
-
-    fn check(&self) -> CheckResult {
-        match self.bucket_request("HEAD", b"")? {
-            200 => Ok(()),
-            status => Err(format!("bucket '{}' HEAD answered {status}", self.settings.bucket)),
-        }
+        self.bucket.creation_answer(self.bucket_request("PUT", body.as_bytes())?, 200)
     }
 }
 
