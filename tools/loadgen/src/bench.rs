@@ -58,11 +58,14 @@ pub fn full(cli: &Cli) -> Results {
     let ours_max = results
         .phases
         .iter()
-        .find(|p| p.subject == Subject::Ours && p.shape.connections == 64 && p.shape.batch == 100)
-        .map_or(1.0, Phase::messages_per_second);
-    let half_load = LoadShape { pause_ms: 1000.0 * 64.0 * 100.0 / ours_max, ..busiest };
-    for (subject, binary) in gateways(cli) {
-        results.phases.push(gateway_phase(cli, subject, binary, &half_load, Compression::None));
+        .find(|p| p.subject == Subject::Ours && p.shape.connections == 64 && p.shape.batch == 100 && p.codec == Compression::None.as_str())
+        .map(Phase::messages_per_second)
+        .filter(|rate| *rate > 0.0);
+    if let Some(ours_max) = ours_max {
+        let half_load = LoadShape { pause_ms: 1000.0 * 64.0 * 100.0 / ours_max, ..busiest };
+        for (subject, binary) in gateways(cli) {
+            results.phases.push(gateway_phase(cli, subject, binary, &half_load, Compression::None));
+        }
     }
 
     for (subject, binary) in gateways(cli) {
