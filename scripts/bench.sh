@@ -7,7 +7,7 @@
 # (the ceiling). It prints one table: msgs/s, latency, CPU µs per message and
 # ratios, and the machine it ran on. docs/benchmarks.md explains the phases.
 #
-#   scripts/bench.sh            full run, release build (about 10 minutes; 15 more with a baseline)
+#   scripts/bench.sh            full run, release build (about 7 minutes; 9 with a baseline)
 #   scripts/bench.sh --smoke    a few seconds against the gateway only, debug build, asserting
 #                               correctness (records in Kafka == acked, no errors); CI runs it
 #
