@@ -17,12 +17,13 @@ RUN apt-get update \
 
 WORKDIR /src
 # Only what the release build reads: the workspace manifests, the lock file and
-# both crates' sources (tests, scripts and docs stay out, see .dockerignore).
+# the gateway's two crates' sources (tests, scripts, docs and the load
+# generator's sources stay out, see .dockerignore). The workspace lists the load
+# generator, so cargo loads its manifest, but builds nothing of it.
 COPY Cargo.toml Cargo.lock ./
+COPY tools/loadgen/Cargo.toml ./tools/loadgen/
 COPY actors ./actors
 COPY src ./src
-# The manifest declares the load-generator bench; cargo wants its file present.
-COPY benches ./benches
 
 # BuildKit cache mounts keep the crates.io download and the compiled
 # dependencies between builds, so a source change recompiles only our crates.

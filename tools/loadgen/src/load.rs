@@ -3,11 +3,11 @@
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
-use serde_json::json;
 use tungstenite::stream::MaybeTlsStream;
 use tungstenite::{Message, WebSocket};
 
-use crate::server_stats::{self, ProcessStats};
+use crate::proc_stats;
+use crate::result::{Idle, Latencies, Phase, Subject};
 use crate::LoadShape;
 
 type Socket = WebSocket<MaybeTlsStream<TcpStream>>;
@@ -97,24 +97,11 @@ fn drive(url: &str, run_id: &str, shape: &LoadShape, start: Instant) -> Connecti
     result
 }
 
-fn percentile(sorted: &[u32], q: f64) -> f64 {
-    if sorted.is_empty() {
-        return 0.0;
-    }
-    let index = ((sorted.len() as f64 - 1.0) * q).round() as usize;
-    sorted[index] as f64 / 1000.0
-}
-
-pub fn run_ws(
-    url: &str,
-    shape: &LoadShape,
-    server_pid: Option<u32>,
-    bootstrap: Option<&str>,
-    topic: &str,
-    label: &str,
-) -> serde_json::Value {
+/// Drives `shape` against the gateway on `url` (process `server_pid`), then reads
+/// the phase's records back from `topic`.
+pub fn run_ws(url: &str, shape: &LoadShape, subject: Subject, server_pid: u32, bootstrap: &str, topic: &str, codec: &'static str) -> Phase {
     let prefix = run_prefix();
-    let before = server_pid.map(server_stats::read).unwrap_or_default();
+    let before = proc_stats::read(server_pid);
     let start = Instant::now();
     let handles: Vec<_> = (0..shape.connections)
         .map(|i| {
@@ -123,43 +110,34 @@ pub fn run_ws(
         })
         .collect();
     let results: Vec<ConnectionResult> = handles.into_iter().map(|h| h.join().expect("connection thread")).collect();
-    let elapsed = start.elapsed().as_secs_f64();
-    let after = server_pid.map(server_stats::read).unwrap_or_default();
-    let acked: u64 = results.iter().map(|r| r.acked_messages).sum();
-    let frames: u64 = results.iter().map(|r| r.frames).sum();
-    let errors: u64 = results.iter().map(|r| r.errors).sum();
-    let mut latencies: Vec<u32> = results.into_iter().flat_map(|r| r.latencies_us).collect();
-    latencies.sort_unstable();
-    let in_kafka = bootstrap.map(|b| crate::kafka_count::count(b, topic, &prefix));
-    json!({
-        "mode": "ws", "label": label, "connections": shape.connections, "batch": shape.batch, "seconds": elapsed, "pause_ms": shape.pause_ms,
-        "acked_messages": acked, "frames": frames, "errors": errors,
-        "messages_per_second": acked as f64 / elapsed,
-        "latency_ms": {"p50": percentile(&latencies, 0.5), "p99": percentile(&latencies, 0.99), "p999": percentile(&latencies, 0.999)},
-        "server": server_json(before, after, elapsed),
-        "records_in_kafka": in_kafka,
-        "records_match": in_kafka.map(|n| n == acked),
-    })
+    let elapsed = start.elapsed();
+    let after = proc_stats::read(server_pid);
+    let acked_messages = results.iter().map(|r| r.acked_messages).sum();
+    let errors = results.iter().map(|r| r.errors).sum();
+    let latencies = results.into_iter().flat_map(|r| r.latencies_us).collect();
+    Phase {
+        subject,
+        shape: shape.clone(),
+        codec,
+        elapsed,
+        acked_messages,
+        errors,
+        latency: Latencies::from_micros(latencies),
+        cpu: after.cpu.saturating_sub(before.cpu),
+        records_in_kafka: Some(crate::kafka_count::count(bootstrap, topic, &prefix)),
+    }
 }
 
-fn server_json(before: ProcessStats, after: ProcessStats, elapsed: f64) -> serde_json::Value {
-    json!({"rss_kib": after.rss_kib, "cpu_seconds": after.cpu_seconds - before.cpu_seconds, "cpu_cores_used": (after.cpu_seconds - before.cpu_seconds) / elapsed})
-}
-
-pub fn run_idle(url: &str, connections: usize, server_pid: u32, label: &str) -> serde_json::Value {
+/// Opens `connections` sockets that send nothing: the gateway's memory per connection.
+pub fn run_idle(url: &str, connections: usize, subject: Subject, server_pid: u32) -> Idle {
     let prefix = run_prefix();
-    let before = server_stats::read(server_pid);
+    let before = proc_stats::read(server_pid);
     let started = Instant::now();
     let sockets: Vec<Socket> = (0..connections).map(|i| connect(url, &format!("{prefix}{i:08x}"))).collect();
     // Let the server settle (allocations made lazily after the upgrade).
     std::thread::sleep(Duration::from_secs(2));
-    let after = server_stats::read(server_pid);
-    let open_seconds = started.elapsed().as_secs_f64();
+    let after = proc_stats::read(server_pid);
+    let time_to_open = started.elapsed();
     drop(sockets);
-    let growth = after.rss_kib.saturating_sub(before.rss_kib);
-    json!({
-        "mode": "idle", "label": label, "connections": connections, "seconds_to_open": open_seconds,
-        "rss_kib_before": before.rss_kib, "rss_kib_after": after.rss_kib,
-        "rss_kib_per_connection": growth as f64 / connections as f64,
-    })
+    Idle { subject, connections, time_to_open, rss_kib_before: before.rss_kib, rss_kib_after: after.rss_kib }
 }

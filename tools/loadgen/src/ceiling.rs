@@ -1,6 +1,10 @@
 //! The ceiling: a plain rdkafka producer with the frontier's own producer
 //! settings, sending the same records in the same stop-and-wait batches from
 //! the same number of "runs", with no WebSocket and no JSON work.
+//!
+//! Its CPU time is that of the producer's own threads: librdkafka's, the
+//! polling thread that runs the delivery reports, and each run's send-and-wait
+//! loop (not building its records, not this process's other threads).
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
@@ -11,9 +15,10 @@ use matyan_actors::protocol::{FrameEncoder, FrameLimits};
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::producer::{BaseRecord, DeliveryResult, ProducerContext, ThreadedProducer};
 use rdkafka::ClientContext;
-use serde_json::json;
 
 use crate::load::{client_frame, run_prefix};
+use crate::proc_stats;
+use crate::result::{Latencies, Phase, Subject};
 use crate::LoadShape;
 
 /// Wakes the run's thread when the last record of its batch is acknowledged.
@@ -40,8 +45,13 @@ impl ProducerContext for Context {
     }
 }
 
-pub fn run(bootstrap: &str, topic: &str, shape: &LoadShape) -> serde_json::Value {
-    let compression = std::env::var("KAFKA_COMPRESSION_TYPE").ok().and_then(|v| Compression::parse(&v)).unwrap_or_default();
+/// The threads librdkafka starts (`rdk:main`, `rdk:broker…`) and rdkafka's polling thread.
+fn is_producer_thread(tid: u32) -> bool {
+    let name = std::fs::read_to_string(format!("/proc/self/task/{tid}/comm")).unwrap_or_default();
+    name.starts_with("rdk:") || name.starts_with("producer pollin")
+}
+
+pub fn run(bootstrap: &str, topic: &str, shape: &LoadShape, compression: Compression) -> Phase {
     let settings = KafkaSettings {
         bootstrap_servers: bootstrap.into(),
         topic: topic.into(),
@@ -55,6 +65,7 @@ pub fn run(bootstrap: &str, topic: &str, shape: &LoadShape) -> serde_json::Value
         compression,
         extra_properties: Vec::new(),
     };
+    let threads_before = proc_stats::thread_ids();
     let producer: Arc<ThreadedProducer<Context>> = Arc::new(settings.client_config().create_with_context(Context).expect("producer"));
     let prefix = run_prefix();
     let start = Instant::now();
@@ -70,6 +81,7 @@ pub fn run(bootstrap: &str, topic: &str, shape: &LoadShape) -> serde_json::Value
                     .expect("valid frame");
                 let records: Vec<&[u8]> = frame.iter().map(|(_, record)| record).collect();
                 let (mut acked, mut errors, mut latencies) = (0u64, 0u64, Vec::new());
+                let cpu_before_sending = proc_stats::current_thread_cpu();
                 while Instant::now() < deadline {
                     let sent = Instant::now();
                     let batch = Arc::new(Batch { remaining: AtomicUsize::new(records.len()), ..Default::default() });
@@ -97,26 +109,30 @@ pub fn run(bootstrap: &str, topic: &str, shape: &LoadShape) -> serde_json::Value
                         errors += 1;
                     }
                 }
-                (acked, errors, latencies)
+                (acked, errors, latencies, proc_stats::current_thread_cpu().saturating_sub(cpu_before_sending))
             })
         })
         .collect();
-    let mut acked = 0;
-    let mut errors = 0;
-    let mut latencies = Vec::new();
+    let (mut acked_messages, mut errors, mut latencies, mut cpu) = (0, 0, Vec::new(), Duration::ZERO);
     for handle in handles {
-        let (a, e, l) = handle.join().expect("run thread");
-        acked += a;
-        errors += e;
-        latencies.extend(l);
+        let (run_acked, run_errors, run_latencies, run_cpu) = handle.join().expect("run thread");
+        acked_messages += run_acked;
+        errors += run_errors;
+        latencies.extend(run_latencies);
+        cpu += run_cpu;
     }
-    let elapsed = start.elapsed().as_secs_f64();
-    latencies.sort_unstable();
-    let p =
-        |q: f64| if latencies.is_empty() { 0.0 } else { latencies[((latencies.len() - 1) as f64 * q).round() as usize] as f64 / 1000.0 };
-    json!({
-        "mode": "ceiling", "label": format!("raw rdkafka {}", compression.as_str()), "connections": shape.connections, "batch": shape.batch, "seconds": elapsed,
-        "acked_messages": acked, "errors": errors, "messages_per_second": acked as f64 / elapsed,
-        "latency_ms": {"p50": p(0.5), "p99": p(0.99), "p999": p(0.999)},
-    })
+    let elapsed = start.elapsed();
+    let producer_threads = proc_stats::thread_ids().into_iter().filter(|tid| !threads_before.contains(tid) && is_producer_thread(*tid));
+    cpu += producer_threads.map(proc_stats::thread_cpu).sum::<Duration>();
+    Phase {
+        subject: Subject::RawProducer,
+        shape: shape.clone(),
+        codec: compression.as_str(),
+        elapsed,
+        acked_messages,
+        errors,
+        latency: Latencies::from_micros(latencies),
+        cpu,
+        records_in_kafka: None,
+    }
 }
