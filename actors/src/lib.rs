@@ -11,6 +11,7 @@ pub mod ids;
 pub mod kafka_producer;
 pub mod presign;
 pub mod protocol;
+pub mod secret;
 mod ttl_cache;
 pub use health::Health;
 pub mod connections;

@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 
 use matyan_actors::presign::{AzureAdSettings, AzureSettings};
+use matyan_actors::secret::Secret;
 
 use super::{values, ConfigError, Problem};
 
@@ -51,12 +52,12 @@ impl AzureConfig {
         };
         Ok(AzureSettings {
             container: self.azure_container,
-            conn_str,
+            conn_str: conn_str.map(Secret::from),
             account_url: self.azure_account_url,
             credential: AzureAdSettings {
                 tenant_id: self.azure_tenant_id,
                 client_id: self.azure_client_id,
-                client_secret: self.azure_client_secret,
+                client_secret: self.azure_client_secret.map(Secret::from),
                 federated_token_file: self.azure_federated_token_file,
                 authority_host: self.azure_authority_host,
             },

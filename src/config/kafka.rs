@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use matyan_actors::kafka_producer::{Compression, KafkaSettings};
+use matyan_actors::secret::Secret;
 
 use super::{values, ConfigError, Problem};
 
@@ -122,11 +123,11 @@ impl KafkaConfig {
             security_protocol: self.kafka_security_protocol,
             sasl_mechanism: self.kafka_sasl_mechanism,
             sasl_username: self.kafka_sasl_username,
-            sasl_password: self.kafka_sasl_password,
+            sasl_password: self.kafka_sasl_password.map(Secret::from),
             message_timeout: answer_deadline - Duration::from_secs(1),
             linger: Duration::from_millis(self.kafka_linger_ms),
             compression: self.kafka_compression_type,
-            extra_properties: properties,
+            extra_properties: properties.into_iter().map(|(key, value)| (key, value.into())).collect(),
         })
     }
 }

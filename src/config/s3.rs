@@ -49,7 +49,7 @@ impl S3Config {
             endpoint: self.s3_endpoint,
             public_endpoint: self.s3_public_endpoint,
             access_key: self.s3_access_key,
-            secret_key: self.s3_secret_key,
+            secret_key: self.s3_secret_key.into(),
             bucket: self.s3_bucket,
             region: self.s3_region,
             tls_roots,

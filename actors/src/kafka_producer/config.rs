@@ -4,6 +4,8 @@ use std::time::Duration;
 
 use rdkafka::ClientConfig;
 
+use crate::secret::Secret;
+
 /// The codec of the record batches the producer writes. `None` by default: the
 /// 0.3.0 ingestion workers (aiokafka without compression extras) read only
 /// uncompressed and gzip batches, and fail on lz4 or zstd ones.
@@ -41,38 +43,21 @@ impl Compression {
 }
 
 /// Everything the producer actor needs to know about the broker.
-#[derive(Clone)]
+#[derive(Debug, Clone)]
 pub struct KafkaSettings {
     pub bootstrap_servers: String,
     pub topic: String,
     pub security_protocol: Option<String>,
     pub sasl_mechanism: Option<String>,
     pub sasl_username: Option<String>,
-    pub sasl_password: Option<String>,
+    pub sasl_password: Option<Secret>,
     /// How long librdkafka may try to deliver a record before it reports an
     /// error; below the client's 15 s wait so every frame gets an answer.
     pub message_timeout: Duration,
     pub linger: Duration,
     pub compression: Compression,
     /// Any other librdkafka property (`KAFKA_PROPERTY_*`), applied last.
-    pub extra_properties: Vec<(String, String)>,
-}
-
-impl std::fmt::Debug for KafkaSettings {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("KafkaSettings")
-            .field("bootstrap_servers", &self.bootstrap_servers)
-            .field("topic", &self.topic)
-            .field("security_protocol", &self.security_protocol)
-            .field("sasl_mechanism", &self.sasl_mechanism)
-            .field("sasl_username", &self.sasl_username)
-            .field("sasl_password", &self.sasl_password.as_ref().map(|_| "***"))
-            .field("message_timeout", &self.message_timeout)
-            .field("linger", &self.linger)
-            .field("compression", &self.compression)
-            .field("extra_properties", &self.extra_properties.iter().map(|(k, _)| k).collect::<Vec<_>>())
-            .finish()
-    }
+    pub extra_properties: Vec<(String, Secret)>,
 }
 
 impl KafkaSettings {
@@ -99,7 +84,7 @@ impl KafkaSettings {
             ("security.protocol", &self.security_protocol),
             ("sasl.mechanism", &self.sasl_mechanism),
             ("sasl.username", &self.sasl_username),
-            ("sasl.password", &self.sasl_password),
+            ("sasl.password", &self.sasl_password.as_ref().map(|p| p.expose().to_string())),
         ];
         for (key, value) in optional {
             if let Some(value) = value {
@@ -107,7 +92,7 @@ impl KafkaSettings {
             }
         }
         for (key, value) in &self.extra_properties {
-            config.set(key, value);
+            config.set(key, value.expose());
         }
         // librdkafka refuses the guarantee without idempotence.
         if config.get("enable.idempotence") == Some("false") {

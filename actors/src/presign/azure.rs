@@ -16,33 +16,22 @@ use super::url::{encode_component, encode_key};
 use super::{
     BlobStore, BucketCreation, BucketName, BucketStatus, PresignError, SignedPut, SigningError, StoreError, StoreSetupError, STORE_TIMEOUT,
 };
+use crate::secret::Secret;
 use crate::ttl_cache::TtlCache;
 
 /// A delegation key is fetched for this long and replaced this early.
 const DELEGATION_KEY_LIFETIME: Duration = Duration::from_secs(7 * 24 * 3600 - 3600);
 const DELEGATION_KEY_MARGIN: Duration = Duration::from_secs(3600);
 
-#[derive(Clone)]
+#[derive(Debug, Clone)]
 pub struct AzureSettings {
     pub container: String,
-    pub conn_str: Option<String>,
+    pub conn_str: Option<Secret>,
     pub account_url: Option<String>,
     /// The AD credential for user-delegation SAS (without `conn_str`).
     pub credential: AzureAdSettings,
     /// `SSL_CERT_FILE`: PEM roots replacing the bundled ones.
     pub tls_roots: Option<PathBuf>,
-}
-
-impl std::fmt::Debug for AzureSettings {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AzureSettings")
-            .field("container", &self.container)
-            .field("conn_str", &self.conn_str.as_ref().map(|_| "***"))
-            .field("account_url", &self.account_url)
-            .field("credential", &self.credential)
-            .field("tls_roots", &self.tls_roots)
-            .finish()
-    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -151,7 +140,7 @@ impl AzureStore {
         let agent = super::store_agent(STORE_TIMEOUT, settings.tls_roots.as_deref())?;
         let (account, blob_endpoint, auth) = match (&settings.conn_str, &settings.account_url) {
             (Some(conn_str), _) => {
-                let (account, key, endpoint) = parse_connection_string(conn_str)?;
+                let (account, key, endpoint) = parse_connection_string(conn_str.expose())?;
                 (account, endpoint, Auth::AccountKey(key))
             }
             (None, Some(url)) => {

@@ -8,6 +8,8 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+use crate::secret::Secret;
+
 const STORAGE_SCOPE: &str = "https://storage.azure.com/.default";
 const IMDS: &str =
     "http://169.254.169.254/metadata/identity/oauth2/token?api-version=2018-02-01&resource=https%3A%2F%2Fstorage.azure.com%2F";
@@ -16,31 +18,19 @@ const REFRESH_MARGIN: Duration = Duration::from_secs(300);
 
 enum Source {
     WorkloadIdentity { token_url: String, client_id: String, token_file: String },
-    ClientSecret { token_url: String, client_id: String, secret: String },
+    ClientSecret { token_url: String, client_id: String, secret: Secret },
     ManagedIdentity { client_id: Option<String> },
 }
 
 /// The `AZURE_*` credential variables, as read by the configuration.
-#[derive(Clone)]
+#[derive(Debug, Clone)]
 pub struct AzureAdSettings {
     pub tenant_id: Option<String>,
     pub client_id: Option<String>,
-    pub client_secret: Option<String>,
+    pub client_secret: Option<Secret>,
     pub federated_token_file: Option<String>,
     /// Where tokens come from, e.g. `https://login.microsoftonline.com`.
     pub authority_host: String,
-}
-
-impl std::fmt::Debug for AzureAdSettings {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AzureAdSettings")
-            .field("tenant_id", &self.tenant_id)
-            .field("client_id", &self.client_id)
-            .field("client_secret", &self.client_secret.as_ref().map(|_| "***"))
-            .field("federated_token_file", &self.federated_token_file)
-            .field("authority_host", &self.authority_host)
-            .finish()
-    }
 }
 
 pub struct AzureCredential {
@@ -120,7 +110,7 @@ impl AzureCredential {
             Source::ClientSecret { token_url, client_id, secret } => agent.post(token_url).send_form([
                 ("grant_type", "client_credentials"),
                 ("client_id", client_id.as_str()),
-                ("client_secret", secret.as_str()),
+                ("client_secret", secret.expose()),
                 ("scope", STORAGE_SCOPE),
             ]),
             Source::ManagedIdentity { client_id } => {

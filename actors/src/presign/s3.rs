@@ -17,32 +17,20 @@ use aws_sigv4::http_request::{
 use aws_sigv4::sign::v4;
 use aws_smithy_runtime_api::client::identity::Identity;
 
-#[derive(Clone)]
+use crate::secret::Secret;
+
+#[derive(Debug, Clone)]
 pub struct S3Settings {
     /// Where the service reaches the store.
     pub endpoint: String,
     /// Where clients reach it, when different (presigned URLs use this host).
     pub public_endpoint: Option<String>,
     pub access_key: String,
-    pub secret_key: String,
+    pub secret_key: Secret,
     pub bucket: String,
     pub region: String,
     /// `SSL_CERT_FILE`: PEM roots replacing the bundled ones.
     pub tls_roots: Option<PathBuf>,
-}
-
-impl std::fmt::Debug for S3Settings {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("S3Settings")
-            .field("endpoint", &self.endpoint)
-            .field("public_endpoint", &self.public_endpoint)
-            .field("access_key", &self.access_key)
-            .field("secret_key", &"***")
-            .field("bucket", &self.bucket)
-            .field("region", &self.region)
-            .field("tls_roots", &self.tls_roots)
-            .finish()
-    }
 }
 
 pub struct S3Store {
@@ -54,7 +42,7 @@ pub struct S3Store {
 
 impl S3Store {
     pub fn new(settings: S3Settings) -> Result<Self, StoreSetupError> {
-        let identity = Credentials::new(&settings.access_key, &settings.secret_key, None, None, "matyan-frontier").into();
+        let identity = Credentials::new(&settings.access_key, settings.secret_key.expose(), None, None, "matyan-frontier").into();
         let agent = super::store_agent(STORE_TIMEOUT, settings.tls_roots.as_deref())?;
         Ok(Self { bucket: BucketName::bucket(&settings.bucket, "HEAD"), settings, identity, agent })
     }
