@@ -2,7 +2,7 @@
 //! client reads, word for word as the reference gateway wrote it.
 
 use super::datetime::DateTimeError;
-use super::fields::MAX_NESTING;
+use super::table::MAX_NESTING;
 
 /// Why a frame was rejected, naming the message (by index) and field at fault.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]

@@ -9,7 +9,7 @@ use serde_json::value::RawValue;
 use super::datetime::ClientDateTime;
 use super::error::FieldError;
 use super::nonfinite::SanitizedFrame;
-use super::table::FieldKind;
+use super::table::{FieldKind, MAX_NESTING};
 
 /// A decoded field, ready to be written into a payload.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -146,11 +146,6 @@ pub fn boolean(raw: &RawValue) -> Result<bool, FieldError> {
         _ => Err(expected("a boolean", raw)),
     }
 }
-
-/// Deepest nesting of a value published as sent. Python's JSON reader, which
-/// the workers use, gives up near 1000 levels (its recursion limit); the
-/// reference refused such frames, so do we, well before.
-pub const MAX_NESTING: usize = 500;
 
 /// A JSON object, kept as raw text.
 pub fn object(raw: &RawValue) -> Result<&str, FieldError> {

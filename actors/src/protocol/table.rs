@@ -143,6 +143,11 @@ pub const WIRE_FIELDS: [&str; 22] = [
     "content_type",
 ];
 
+/// Deepest nesting of a value published as sent. Python's JSON reader, which
+/// the workers use, gives up near 1000 levels (its recursion limit); the
+/// reference refused such frames, so do we, well before.
+pub const MAX_NESTING: usize = 500;
+
 /// The place of the `type` field in [`WIRE_FIELDS`].
 pub(crate) const TYPE_SLOT: usize = slot_of("type");
 
