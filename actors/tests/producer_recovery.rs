@@ -42,6 +42,7 @@ fn settings(bootstrap: &str) -> KafkaSettings {
         message_timeout: Duration::from_secs(39),
         linger: Duration::ZERO,
         compression: Default::default(),
+        max_record_bytes: 1_000_000,
         extra_properties: Vec::new(),
     }
 }

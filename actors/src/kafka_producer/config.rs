@@ -54,6 +54,9 @@ pub struct KafkaSettings {
     pub message_timeout: Duration,
     pub linger: Duration,
     pub compression: Compression,
+    /// librdkafka's `message.max.bytes`: the largest record it enqueues (key,
+    /// value and framing), the limit the frame encoder checks every record against.
+    pub max_record_bytes: usize,
     /// Any other librdkafka property (`KAFKA_PROPERTY_*`), applied last.
     pub extra_properties: Vec<(String, String)>,
 }
@@ -70,6 +73,7 @@ impl std::fmt::Debug for KafkaSettings {
             .field("message_timeout", &self.message_timeout)
             .field("linger", &self.linger)
             .field("compression", &self.compression)
+            .field("max_record_bytes", &self.max_record_bytes)
             .field("extra_properties", &self.extra_properties.iter().map(|(k, _)| k).collect::<Vec<_>>())
             .finish()
     }
@@ -91,6 +95,7 @@ impl KafkaSettings {
             // Java-compatible murmur2, as the reference: a run keeps its partition across versions.
             .set("partitioner", "murmur2_random")
             .set("compression.type", self.compression.as_str())
+            .set("message.max.bytes", self.max_record_bytes.to_string())
             .set("linger.ms", self.linger.as_millis().to_string())
             .set("message.timeout.ms", self.message_timeout.as_millis().to_string())
             // Bounded memory: when this fills up, sessions wait (backpressure).
