@@ -58,12 +58,6 @@ impl<V: Clone> TtlCache<V> {
         value
     }
 
-    /// Stores a value found elsewhere, reused for `reuse_for`.
-    pub fn put(&self, value: V, reuse_for: Duration) {
-        self.lock().store(value, reuse_for);
-        self.refreshed.notify_all();
-    }
-
     fn lock(&self) -> MutexGuard<'_, State<V>> {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
@@ -149,8 +143,6 @@ mod tests {
         assert_eq!(cache.get_or_refresh(fetch), 0);
         std::thread::sleep(Duration::from_millis(60));
         assert_eq!(cache.get_or_refresh(fetch), 1);
-        cache.put(7, Duration::from_secs(60));
-        assert_eq!(cache.get_or_refresh(fetch), 7);
     }
 
     #[test]

@@ -42,6 +42,7 @@ fn settings(bootstrap: &str) -> KafkaSettings {
         message_timeout: Duration::from_secs(39),
         linger: Duration::ZERO,
         compression: Default::default(),
+        max_record_bytes: 1_000_000,
         extra_properties: Vec::new(),
     }
 }
@@ -80,11 +81,28 @@ impl Harness {
     }
 
     fn rebuilds(&self) -> u64 {
+        self.counter("matyan_kafka_producer_rebuilds_total")
+    }
+
+    fn counter(&self, name: &str) -> u64 {
         let families = self.registry.gather();
-        let family = families.iter().find(|f| f.name() == "matyan_kafka_producer_rebuilds_total").expect("the rebuild counter");
+        let family = families.iter().find(|f| f.name() == name).unwrap_or_else(|| panic!("no counter {name}"));
         family.get_metric()[0].get_counter().get_value() as u64
     }
+
+    /// `probes` readiness checks at once: their answers, the metadata requests they made, and how long they took.
+    async fn probe_storm(&self, probes: usize) -> (Vec<Health<BrokerUnready>>, u64, Duration) {
+        let (checks, start) = (self.counter(READINESS_CHECKS), Instant::now());
+        let pending: Vec<_> = (0..probes).map(|_| actix::spawn(self.producer.send(CheckBroker))).collect();
+        let mut answers = Vec::new();
+        for probe in pending {
+            answers.push(probe.await.unwrap().unwrap());
+        }
+        (answers, self.counter(READINESS_CHECKS) - checks, start.elapsed())
+    }
 }
+
+const READINESS_CHECKS: &str = "matyan_kafka_readiness_checks_total";
 
 /// A frame's answer; one still missing after a minute is a zombie producer.
 async fn answer(receipt: Published) -> Result<(), PublishError> {
@@ -210,4 +228,60 @@ async fn readiness_says_recovering_until_the_new_producer_answers() {
     }
     let steps = steps_in_kafka(&bootstrap, std::slice::from_ref(&run_id), 5 * RECORDS_PER_FRAME);
     assert_all_landed(&steps, std::slice::from_ref(&run_id), 5 * RECORDS_PER_FRAME);
+}
+
+/// A broker that accepts connections and never answers, as a frozen one:
+/// each metadata request takes its whole 2 s timeout.
+fn silent_broker() -> (std::net::TcpListener, String) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = listener.local_addr().unwrap().to_string();
+    (listener, address)
+}
+
+#[actix::test]
+async fn concurrent_probes_share_one_metadata_request_even_while_recovering() {
+    let (_listener, address) = silent_broker();
+    let harness = Harness::start(&address);
+    let (answers, checks, took) = harness.probe_storm(50).await;
+    eprintln!("50 probes, broker silent: {checks} metadata requests, {took:?}");
+    assert!(answers.iter().all(|a| matches!(a, Health::Unready(BrokerUnready::Unusable(_)))), "{answers:?}");
+    assert_eq!(checks, 1, "one request answers every probe that came while it ran");
+
+    // Once the failed producer is replaced, the new one's own checks are shared too.
+    harness.producer.send(InjectFatalError).await.unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !matches!(harness.producer.send(CheckBroker).await.unwrap(), Health::Unready(BrokerUnready::Recovering { check: Some(_), .. })) {
+        assert!(Instant::now() < deadline, "the new producer never ran its own check");
+        actix::clock::sleep(Duration::from_millis(100)).await;
+    }
+    actix::clock::sleep(Duration::from_millis(1100)).await; // the last answer expires
+    let (answers, checks, took) = harness.probe_storm(50).await;
+    eprintln!("50 probes while recovering, broker silent: {checks} metadata requests, {took:?}");
+    assert!(answers.iter().all(|a| matches!(a, Health::Unready(BrokerUnready::Recovering { check: Some(_), .. }))), "{answers:?}");
+    assert_eq!(checks, 1, "one request answers every probe that came while it ran");
+    assert!(took < Duration::from_secs(4), "the probes waited for one request, not one after another: {took:?}");
+}
+
+#[actix::test]
+async fn readiness_is_not_ok_while_the_producer_has_failed_for_good() {
+    let harness = Harness::start(&bootstrap("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092"));
+    assert!(harness.producer.send(CheckBroker).await.unwrap().is_ready());
+    // The second drill comes within a second of the first rebuild, which delays the next one.
+    for drill in 1..=2 {
+        harness.producer.send(InjectFatalError).await.unwrap();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let ready = harness.producer.send(CheckBroker).await.unwrap();
+            if ready.is_ready() {
+                assert_eq!(harness.rebuilds(), drill, "ready only once producer {drill} replaced the one that failed");
+                break;
+            }
+            assert!(
+                matches!(&ready, Health::Unready(BrokerUnready::Recovering { cause, .. }) if cause.contains("fault drill")),
+                "{ready:?}"
+            );
+            assert!(Instant::now() < deadline, "not ready again 20 s after drill {drill}: {ready:?}");
+            actix::clock::sleep(Duration::from_millis(20)).await;
+        }
+    }
 }

@@ -75,6 +75,8 @@ pub enum Problem {
     ReplacedByAnswerDeadline,
     #[error("set the deadline here, not through the librdkafka property '{0}': it follows the deadline")]
     DeadlineAsProperty(String),
+    #[error("{limit} disagrees with KAFKA_PROPERTY_MESSAGE_MAX_BYTES={property}: librdkafka's message.max.bytes follows this limit, so set it here only")]
+    RecordLimitDisagrees { limit: usize, property: String },
     #[error("set the codec here, not through the librdkafka property '{property}' (one of {accepted})")]
     CodecAsProperty { property: String, accepted: &'static str },
 }

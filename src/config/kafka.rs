@@ -16,7 +16,7 @@ pub const KAFKA_PROPERTY_PREFIX: &str = "KAFKA_PROPERTY_";
 pub const KAFKA_PROPERTY_HELP: &str =
     "Any other librdkafka property, e.g. `KAFKA_PROPERTY_BATCH_SIZE=262144` sets `batch.size` (`_` → `.`, \
 lower case), applied last. The codec and the delivery timeout are refused here: `KAFKA_COMPRESSION_TYPE` and \
-`WS_ANSWER_DEADLINE_MS` set them.";
+`WS_ANSWER_DEADLINE_MS` set them; `message.max.bytes` follows `KAFKA_MAX_RECORD_BYTES` and is refused when it differs.";
 
 #[derive(clap::Args, Clone)]
 #[command(next_help_heading = "Kafka")]
@@ -49,8 +49,10 @@ pub struct KafkaConfig {
     /// 0 measured best).
     #[arg(long, env = "KAFKA_LINGER_MS", value_name = "MS", default_value = "0")]
     pub kafka_linger_ms: u64,
-    /// A message whose record is larger is refused (the whole frame gets an error).
-    #[arg(long, env = "KAFKA_MAX_RECORD_BYTES", value_name = "BYTES", default_value = "1000000")]
+    /// Largest Kafka record, counted as librdkafka counts it: run id, value and 36 bytes of framing; librdkafka's
+    /// `message.max.bytes` is set to it (1000–1000000000). A message whose record is larger is refused, and so is its
+    /// whole frame: nothing of it is published. Keep it within the topic's `max.message.bytes`.
+    #[arg(long, env = "KAFKA_MAX_RECORD_BYTES", value_name = "BYTES", default_value = "1000000", value_parser = record_limit)]
     pub kafka_max_record_bytes: usize,
     /// Bytes of accepted frames not yet acknowledged by Kafka, all connections together; when spent, no socket is read
     /// until acknowledgements free room. librdkafka's queue is as large.
@@ -67,6 +69,11 @@ pub enum Retired {}
 
 fn replaced_by_answer_deadline(_: &str) -> Result<Retired, Problem> {
     Err(Problem::ReplacedByAnswerDeadline)
+}
+
+/// librdkafka's range for `message.max.bytes`, which follows this limit.
+fn record_limit(value: &str) -> Result<usize, Problem> {
+    values::in_range(value, 1000, 1_000_000_000, " bytes (librdkafka's range for message.max.bytes)").map(|n| n as usize)
 }
 
 fn compression(name: &str) -> Result<Compression, Problem> {
@@ -117,6 +124,11 @@ impl KafkaConfig {
         if production && self.kafka_bootstrap_servers == DEV_BOOTSTRAP {
             return Err(ConfigError::new("KAFKA_BOOTSTRAP_SERVERS", Problem::DevelopmentDefault(DEV_BOOTSTRAP)));
         }
+        // Two limits that disagree refuse a frame record by record, after some of its records went out.
+        let limit = self.kafka_max_record_bytes;
+        if let Some((_, value)) = properties.iter().find(|(key, value)| key == "message.max.bytes" && value.trim().parse() != Ok(limit)) {
+            return Err(ConfigError::new("KAFKA_MAX_RECORD_BYTES", Problem::RecordLimitDisagrees { limit, property: value.clone() }));
+        }
         Ok(KafkaSettings {
             bootstrap_servers: self.kafka_bootstrap_servers,
             topic: self.kafka_data_ingestion_topic,
@@ -127,6 +139,7 @@ impl KafkaConfig {
             message_timeout: answer_deadline - Duration::from_secs(1),
             linger: Duration::from_millis(self.kafka_linger_ms),
             compression: self.kafka_compression_type,
+            max_record_bytes: limit,
             extra_properties: properties.into_iter().map(|(key, value)| (key, value.into())).collect(),
         })
     }

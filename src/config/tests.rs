@@ -147,3 +147,26 @@ fn blob_store_tls_and_azure_credential_come_from_the_configuration() {
     let BlobSettings::Azure(azurite) = settings(&[("BLOB_BACKEND_TYPE", "azure")]).unwrap().blob else { panic!("azure was chosen") };
     assert_eq!(azurite.conn_str.as_ref().map(Secret::expose), Some("UseDevelopmentStorage=true"));
 }
+
+#[test]
+fn librdkafkas_record_limit_follows_kafka_max_record_bytes() {
+    let limits = |s: Settings| {
+        (s.session.frame.max_record_bytes, s.kafka.max_record_bytes, s.kafka.client_config().get("message.max.bytes").map(String::from))
+    };
+    assert_eq!(limits(settings(&[]).unwrap()), (1_000_000, 1_000_000, Some("1000000".into())));
+    let raised = ("KAFKA_MAX_RECORD_BYTES", "4000000");
+    assert_eq!(limits(settings(&[raised]).unwrap()), (4_000_000, 4_000_000, Some("4000000".into())));
+    assert!(settings(&[raised, ("KAFKA_PROPERTY_MESSAGE_MAX_BYTES", "4000000")]).is_ok(), "the same limit twice agrees");
+    assert_eq!(
+        error(&[("KAFKA_PROPERTY_MESSAGE_MAX_BYTES", "2000000")]),
+        "KAFKA_MAX_RECORD_BYTES: 1000000 disagrees with KAFKA_PROPERTY_MESSAGE_MAX_BYTES=2000000: librdkafka's message.max.bytes \
+follows this limit, so set it here only"
+    );
+    assert!(error(&[raised, ("KAFKA_PROPERTY_MESSAGE_MAX_BYTES", "1000000")]).starts_with("KAFKA_MAX_RECORD_BYTES: 4000000 disagrees"));
+    for outside in ["999", "1000000001"] {
+        assert!(
+            error(&[("KAFKA_MAX_RECORD_BYTES", outside)]).starts_with("KAFKA_MAX_RECORD_BYTES: must be 1000 to 1000000000"),
+            "{outside}"
+        );
+    }
+}

@@ -18,5 +18,6 @@ mod presign_azure;
 mod presign_gcs;
 mod presign_s3;
 mod real_client;
+mod record_limit;
 mod shutdown;
 mod ws_ingest;

@@ -56,6 +56,9 @@ pub struct KafkaSettings {
     pub message_timeout: Duration,
     pub linger: Duration,
     pub compression: Compression,
+    /// librdkafka's `message.max.bytes`: the largest record it enqueues (key,
+    /// value and framing), the limit the frame encoder checks every record against.
+    pub max_record_bytes: usize,
     /// Any other librdkafka property (`KAFKA_PROPERTY_*`), applied last.
     pub extra_properties: Vec<(String, Secret)>,
 }
@@ -76,6 +79,7 @@ impl KafkaSettings {
             // Java-compatible murmur2, as the reference: a run keeps its partition across versions.
             .set("partitioner", "murmur2_random")
             .set("compression.type", self.compression.as_str())
+            .set("message.max.bytes", self.max_record_bytes.to_string())
             .set("linger.ms", self.linger.as_millis().to_string())
             .set("message.timeout.ms", self.message_timeout.as_millis().to_string())
             // Bounded memory: when this fills up, sessions wait (backpressure).

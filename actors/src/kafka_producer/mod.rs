@@ -190,9 +190,18 @@ pub struct KafkaProducer {
     /// A rebuild waits for this timer (a replacement could not be created, or the last rebuild was too recent).
     rebuild_scheduled: bool,
     last_rebuild: Option<Instant>,
-    /// The last metadata check, shared by the probes of the next second.
-    topic_check: Arc<TtlCache<Health<TopicUnusable>>>,
+    topic_check: TopicCheck,
     rebuilds: IntCounter,
+    topic_checks: IntCounter,
+}
+
+/// The current producer's last metadata check: one runs at a time, and its
+/// answer serves every probe that waited for it and those of the next second.
+/// A new producer starts a new one, so while recovering only its own answers count.
+#[derive(Default)]
+struct TopicCheck {
+    generation: u64,
+    answer: Arc<TtlCache<Health<TopicUnusable>>>,
 }
 
 impl KafkaProducer {
@@ -203,6 +212,11 @@ impl KafkaProducer {
             "Kafka producers replaced after a fatal error (fenced, sequence lost)",
         )?;
         registry.register(Box::new(rebuilds.clone()))?;
+        let topic_checks = IntCounter::new(
+            "matyan_kafka_readiness_checks_total",
+            "Topic metadata requests made for readiness; the probes that come while one runs, or in the second after, share its answer",
+        )?;
+        registry.register(Box::new(topic_checks.clone()))?;
         let ctx = Context::new();
         let producer = Arc::new(settings.client_config().create_with_context(DeliveryContext::new(0, ctx.address()))?);
         Ok(ctx.run(Self {
@@ -217,8 +231,9 @@ impl KafkaProducer {
             recovery: None,
             rebuild_scheduled: false,
             last_rebuild: None,
-            topic_check: Arc::default(),
+            topic_check: TopicCheck::default(),
             rebuilds,
+            topic_checks,
         }))
     }
 
@@ -433,29 +448,33 @@ impl Handler<InjectFatalError> for KafkaProducer {
 impl Handler<CheckBroker> for KafkaProducer {
     type Result = ResponseActFuture<Self, BrokerHealth>;
 
-    fn handle(&mut self, _: CheckBroker, _: &mut Context<Self>) -> Self::Result {
+    fn handle(&mut self, _: CheckBroker, ctx: &mut Context<Self>) -> Self::Result {
+        // A producer that failed for good fails every frame, whatever the metadata says.
+        if let Some((_, cause)) = self.producer.client().fatal_error() {
+            // Its error report normally began the rebuild already. One raised while the previous
+            // rebuild was draining was not acted on, and an unready gateway gets no frame that would.
+            self.begin_recovery(cause.clone(), ctx);
+            return Box::pin(fut::ready(recovering(cause, None)));
+        }
         // Recovered once the new producer has an ack, or answers the check below.
         if self.recovery.as_ref().is_some_and(|r| r.rebuilt && self.producer.context().has_acked()) {
             self.recovery = None;
         }
-        let recovering = |cause: &str, check| Health::Unready(BrokerUnready::Recovering { cause: cause.to_string(), check });
         if let Some(recovery) = self.recovery.as_ref().filter(|r| !r.rebuilt) {
-            return Box::pin(fut::ready(recovering(&recovery.cause, None)));
+            return Box::pin(fut::ready(recovering(recovery.cause.clone(), None)));
         }
-        let producer = Arc::clone(&self.producer);
-        let topic = Arc::clone(&self.topic);
-        let cache = Arc::clone(&self.topic_check);
+        if self.topic_check.generation != self.generation {
+            self.topic_check = TopicCheck { generation: self.generation, answer: Arc::default() };
+        }
+        let answer = Arc::clone(&self.topic_check.answer);
+        let (producer, topic, checks) = (Arc::clone(&self.producer), Arc::clone(&self.topic), self.topic_checks.clone());
         // The answer speaks for this producer only: a rebuild may begin while the check runs.
         let generation = self.generation;
-        // While recovering, the new producer must answer itself: no reused answer.
-        let reuse = self.recovery.is_none();
         let check = tokio::task::spawn_blocking(move || {
-            let check = || Health::from(topic_metadata(&producer, &topic));
-            if reuse {
-                cache.get_or_refresh(|| (check(), PROBE_TTL))
-            } else {
-                check()
-            }
+            answer.get_or_refresh(|| {
+                checks.inc();
+                (Health::from(topic_metadata(&producer, &topic)), PROBE_TTL)
+            })
         });
         Box::pin(check.into_actor(self).map(move |joined, act, _| {
             let health = joined.unwrap_or_else(|e| Health::Unready(TopicUnusable::CheckInterrupted(Arc::new(e))));
@@ -463,14 +482,17 @@ impl Handler<CheckBroker> for KafkaProducer {
                 (None, health) => health.map_reason(BrokerUnready::Unusable),
                 (Some(recovery), Health::Ready) if recovery.rebuilt && generation == act.generation => {
                     act.recovery = None;
-                    act.topic_check.put(Health::Ready, PROBE_TTL);
                     Health::Ready
                 }
-                (Some(recovery), Health::Ready) => recovering(&recovery.cause, None),
-                (Some(recovery), Health::Unready(reason)) => recovering(&recovery.cause, Some(reason)),
+                (Some(recovery), Health::Ready) => recovering(recovery.cause.clone(), None),
+                (Some(recovery), Health::Unready(reason)) => recovering(recovery.cause.clone(), Some(reason)),
             }
         }))
     }
+}
+
+fn recovering(cause: String, check: Option<TopicUnusable>) -> BrokerHealth {
+    Health::Unready(BrokerUnready::Recovering { cause, check })
 }
 
 fn topic_metadata(producer: &SharedProducer, topic: &Arc<str>) -> Result<(), TopicUnusable> {

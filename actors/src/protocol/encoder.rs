@@ -19,11 +19,28 @@ use super::nonfinite::SanitizedFrame;
 use super::table::{FieldSpec, MessageType, Presence, Publish, TYPE_SLOT};
 use super::wire::{MessageSeed, WireFields};
 
+/// What librdkafka adds to a record's key and value when it checks the
+/// record against `message.max.bytes` at enqueue time
+/// (`rd_kafka_msg_max_wire_size`: `RD_KAFKAP_MESSAGE_V2_MAX_OVERHEAD`, the
+/// record's length, attributes, timestamp and offset deltas, key and value
+/// lengths and header count at their widest encodings: 5 + 1 + 10 + 5 + 5 + 5 + 5).
+pub const RECORD_FRAMING_BYTES: usize = 36;
+
 /// Limits applied while encoding a frame.
 #[derive(Debug, Clone, Copy)]
 pub struct FrameLimits {
-    /// Largest record value accepted (the broker refuses larger ones).
+    /// Largest record as librdkafka counts it: key (the run id), value and
+    /// [`RECORD_FRAMING_BYTES`]. librdkafka's `message.max.bytes` is the same
+    /// number, so a frame that passes here is never refused record by record
+    /// at enqueue time, after some of its records went out.
     pub max_record_bytes: usize,
+}
+
+impl FrameLimits {
+    /// A record's size as librdkafka counts it against `message.max.bytes`.
+    pub const fn record_bytes(key_bytes: usize, value_bytes: usize) -> usize {
+        RECORD_FRAMING_BYTES + key_bytes + value_bytes
+    }
 }
 
 /// A validated frame: every record value, back to back in one buffer.
@@ -58,16 +75,18 @@ impl EncodedFrame {
     }
 }
 
-/// Encodes one connection's frames: its run id is in every envelope.
+/// Encodes one connection's frames: its run id is in every envelope and is
+/// every record's key.
 #[derive(Debug, Clone)]
 pub struct FrameEncoder {
     header: EnvelopeHeader,
+    key_bytes: usize,
     limits: FrameLimits,
 }
 
 impl FrameEncoder {
     pub fn new(run_id: &str, limits: FrameLimits) -> Self {
-        Self { header: EnvelopeHeader::new(run_id), limits }
+        Self { header: EnvelopeHeader::new(run_id), key_bytes: run_id.len(), limits }
     }
 
     /// Parses and validates a whole frame in one pass; all of its records, or an error.
@@ -133,7 +152,7 @@ impl<'f> FrameReader<'f> {
         let start = self.out.buf.len();
         let limit = self.encoder.limits.max_record_bytes;
         let encoded = self.encode_message().map_err(|(field, error)| FrameError::Field { index, field, error });
-        let size = self.out.buf.len() - start;
+        let size = FrameLimits::record_bytes(self.encoder.key_bytes, self.out.buf.len() - start);
         match encoded {
             Ok(_) if size > limit => self.failure = Some(FrameError::TooLarge { index, size, limit }),
             Ok(message_type) => self.out.records.push((message_type, start..self.out.buf.len())),

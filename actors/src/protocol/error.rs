@@ -20,7 +20,8 @@ pub enum FrameError {
     InvalidMessage { index: usize, detail: String },
     #[error("message {index}: field '{field}': {error}")]
     Field { index: usize, field: &'static str, error: FieldError },
-    #[error("message {index}: the record is {size} bytes, over the limit of {limit} bytes")]
+    /// `size` counts the record as librdkafka does: key, value and framing.
+    #[error("message {index}: the record is {size} bytes (run id, envelope and Kafka framing), over the limit of {limit} bytes")]
     TooLarge { index: usize, size: usize, limit: usize },
 }
 

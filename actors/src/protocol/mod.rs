@@ -17,7 +17,7 @@ mod nonfinite;
 pub mod table;
 mod wire;
 
-pub use encoder::{EncodedFrame, FrameEncoder, FrameLimits};
+pub use encoder::{EncodedFrame, FrameEncoder, FrameLimits, RECORD_FRAMING_BYTES};
 pub use error::{FieldError, FrameError};
 pub use nonfinite::SanitizedFrame;
 pub use table::{MessageType, MESSAGE_TYPES, WIRE_FIELDS};

@@ -176,6 +176,29 @@ fn oversized_records_are_refused_before_publishing() {
     assert!(matches!(err, FrameError::TooLarge { index: 0, limit: 100, .. }), "{err}");
 }
 
+/// The limit is librdkafka's: key + value + 36 bytes of framing. A value just
+/// under the limit but over it with its key and framing was once accepted,
+/// and then refused by librdkafka after the frame's earlier records went out.
+#[test]
+fn the_record_limit_counts_the_key_and_librdkafkas_framing() {
+    let run_id = "b5cbc18e2aca42ec96d793e1e5b16ecb";
+    let frame = format!(r#"[{{"type":"add_tag","tag_name":"t"}},{{"type":"log_hparams","value":{{"pad":"{}"}}}}]"#, "x".repeat(999_800));
+    let encode = |max_record_bytes| FrameEncoder::new(run_id, FrameLimits { max_record_bytes }).encode(&frame, chrono::Utc::now());
+    let value_bytes = encode(usize::MAX).unwrap().record(1).len();
+    let at_the_limit = RECORD_FRAMING_BYTES + run_id.len() + value_bytes;
+    assert!(value_bytes < 1_000_000 && at_the_limit > 1_000_000, "the value alone fits the default limit: {value_bytes}");
+    assert_eq!(encode(at_the_limit).unwrap().len(), 2, "a record exactly at the limit passes");
+    assert_eq!(
+        encode(at_the_limit - 1).unwrap_err(),
+        FrameError::TooLarge { index: 1, size: at_the_limit, limit: at_the_limit - 1 },
+        "one byte over: the whole frame is refused"
+    );
+    assert_eq!(
+        encode(1_000_000).unwrap_err().to_string(),
+        format!("message 1: the record is {at_the_limit} bytes (run id, envelope and Kafka framing), over the limit of 1000000 bytes")
+    );
+}
+
 /// Every case in `tests/client/reference_goldens.json` (made by
 /// `make_reference_goldens.py` from the reference's own models): accepted or
 /// rejected alike, and the same payload JSON when accepted.

@@ -439,7 +439,9 @@ fn check_round_trip(
 }
 
 fn check_record_limit(target: &Target, text: &str, frame: &EncodedFrame) -> Result<(), Violation> {
-    let Some(largest) = frame.iter().map(|(_, record)| record.len()).max() else {
+    // As librdkafka counts a record: with its key (the run id) and framing.
+    let size = |record: &[u8]| FrameLimits::record_bytes(RUN_ID.len(), record.len());
+    let Some(largest) = frame.iter().map(|(_, record)| size(record)).max() else {
         return Ok(());
     };
     let limit = |max_record_bytes| target.encode(text, FrameLimits { max_record_bytes });
@@ -449,7 +451,7 @@ fn check_record_limit(target: &Target, text: &str, frame: &EncodedFrame) -> Resu
             return Err(broken("record-limit", format!("refused with a limit of the largest record's size: limit {largest}: {other:?}")))
         }
     }
-    let first = frame.iter().position(|(_, record)| record.len() == largest).expect("the largest record");
+    let first = frame.iter().position(|(_, record)| size(record) == largest).expect("the largest record");
     match limit(largest - 1)? {
         Err(FrameError::TooLarge { index, size, limit }) if index == first && size == largest && limit == largest - 1 => Ok(()),
         other => Err(broken(

@@ -63,6 +63,7 @@ pub fn run(bootstrap: &str, topic: &str, shape: &LoadShape, compression: Compres
         linger: Duration::from_millis(std::env::var("KAFKA_LINGER_MS").ok().and_then(|v| v.parse().ok()).unwrap_or(0)),
         // The same codec as the gateway under test.
         compression,
+        max_record_bytes: 1_000_000,
         extra_properties: Vec::new(),
     };
     let threads_before = proc_stats::thread_ids();
