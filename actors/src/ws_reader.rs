@@ -50,14 +50,22 @@ impl NextFrame {
     }
 }
 
-/// The payload length a frame header announces, once the buffer holds it.
-fn announced_length(buf: &[u8]) -> Option<u64> {
-    let short = u64::from(*buf.get(1)? & 0x7F);
-    match short {
-        126 => Some(u64::from(u16::from_be_bytes(buf.get(2..4)?.try_into().ok()?))),
-        127 => Some(u64::from_be_bytes(buf.get(2..10)?.try_into().ok()?)),
-        length => Some(length),
-    }
+/// The payload length a frame header announces, and the header's own length,
+/// once the buffer holds the header.
+fn announced_length(buf: &[u8]) -> Option<(u64, usize)> {
+    let second = *buf.get(1)?;
+    let mask = if second & 0x80 != 0 { 4 } else { 0 };
+    let (length, header) = match second & 0x7F {
+        126 => (u64::from(u16::from_be_bytes(buf.get(2..4)?.try_into().ok()?)), 4),
+        127 => (u64::from_be_bytes(buf.get(2..10)?.try_into().ok()?), 10),
+        length => (u64::from(length), 2),
+    };
+    Some((length, header + mask))
+}
+
+/// Does the buffer begin with a whole frame?
+fn begins_with_whole_frame(buf: &[u8]) -> bool {
+    announced_length(buf).is_some_and(|(length, header)| buf.len().saturating_sub(header) as u64 >= length)
 }
 
 fn payload_len(message: &Message) -> usize {
@@ -125,7 +133,7 @@ impl<S> FrameReader<S> {
 
     /// Refuses lengths the decoder would otherwise wait for in full before refusing.
     fn check_header(&self) -> Result<(), ProtocolError> {
-        let (Some(&first), Some(length)) = (self.buf.first(), announced_length(&self.buf)) else { return Ok(()) };
+        let (Some(&first), Some((length, _))) = (self.buf.first(), announced_length(&self.buf)) else { return Ok(()) };
         match NextFrame::of(first) {
             NextFrame::Data if length > self.max_frame_bytes as u64 => Err(ProtocolError::Overflow),
             NextFrame::Heartbeat | NextFrame::Close if length > MAX_CONTROL_PAYLOAD => Err(ProtocolError::InvalidLength(length as usize)),
@@ -200,13 +208,13 @@ impl<S: Stream<Item = Result<Bytes, PayloadError>> + Unpin> Stream for FrameRead
             if !may_read {
                 // The client sent bytes we keep unread: it is not silent.
                 this.gate.set_held_back(true);
-                if this.parked.is_some() {
-                    // Held back by its own session's gate: not its stall.
+                if this.parked.is_some() || (this.fragment_bytes.is_none() && begins_with_whole_frame(&this.buf)) {
+                    // Held back by its own session's gate, or a whole frame by the budget: not its stall.
                     this.deadline = None;
                     return Poll::Pending;
                 }
-                // Held back by the budget, which partial frames may be what spends:
-                // the deadline keeps running, so they cannot hold it for good.
+                // A frame still arriving, held back by the budget: partial frames may be what
+                // spends it, so the deadline keeps running and they cannot hold it for good.
                 return this.poll_deadline(cx);
             }
             this.gate.set_held_back(false);
@@ -242,5 +250,38 @@ impl<S: Stream<Item = Result<Bytes, PayloadError>> + Unpin> Stream for FrameRead
                 Poll::Pending => return this.poll_deadline(cx),
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn headers_are_read_from_their_first_bytes() {
+        assert_eq!(NextFrame::of(0x89), NextFrame::Heartbeat, "ping");
+        assert_eq!(NextFrame::of(0x8A), NextFrame::Heartbeat, "pong");
+        assert_eq!(NextFrame::of(0x88), NextFrame::Close);
+        assert_eq!(NextFrame::of(0x81), NextFrame::Data, "text");
+        assert_eq!(NextFrame::of(0x00), NextFrame::Data, "continuation");
+
+        assert_eq!(announced_length(&[0x81]), None);
+        assert_eq!(announced_length(&[0x81, 0x85]), Some((5, 6)), "masked: 2 + 4 header bytes");
+        assert_eq!(announced_length(&[0x81, 0xFE, 0x01]), None, "the 16-bit length is not all there");
+        assert_eq!(announced_length(&[0x81, 0xFE, 0x01, 0x00]), Some((256, 8)));
+        let mut long = vec![0x81, 0xFF];
+        long.extend_from_slice(&(1u64 << 20).to_be_bytes());
+        assert_eq!(announced_length(&long), Some((1 << 20, 14)));
+    }
+
+    #[test]
+    fn a_whole_frame_is_told_from_a_partial_one() {
+        let mut frame = vec![0x81, 0x83, 0, 0, 0, 0, b'a', b'b'];
+        assert!(!begins_with_whole_frame(&frame));
+        frame.push(b'c');
+        assert!(begins_with_whole_frame(&frame));
+        frame.push(0x89);
+        assert!(begins_with_whole_frame(&frame), "what follows it does not matter");
+        assert!(!begins_with_whole_frame(&[0x81]));
     }
 }
