@@ -97,7 +97,8 @@ pub struct FrameReader<S> {
     /// Payload bytes of the fragmented message being received.
     fragment_bytes: Option<usize>,
     arriving: ArrivingBytes,
-    /// When the incomplete frame or message must be complete by.
+    /// When the frame or fragmented message being received must be complete by:
+    /// set when we first wait for its bytes.
     deadline: Option<Pin<Box<Sleep>>>,
     ended: bool,
 }
@@ -223,7 +224,9 @@ impl<S: Stream<Item = Result<Bytes, PayloadError>> + Unpin> Stream for FrameRead
                     let message = Self::to_message(frame)?;
                     this.track_fragments(&message);
                     let is_data = next == Some(NextFrame::Data);
-                    if !this.incomplete() {
+                    // The next frame's clock starts when we first wait for its bytes; a
+                    // fragmented message keeps one clock for all its fragments.
+                    if this.fragment_bytes.is_none() {
                         this.deadline = None;
                     }
                     if is_data && !this.gate.poll_open(cx) {

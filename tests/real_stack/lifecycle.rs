@@ -1,7 +1,8 @@
 //! The connection lifecycle on the read path, with raw sockets and short settings:
 //! - a silent peer is closed after the ping interval plus the pong timeout,
 //!   and its place under `WS_MAX_CONNECTIONS` is given back;
-//! - a frame left incomplete is closed at the receive deadline (1008), and the
+//! - a frame left incomplete is closed at the receive deadline (1008), a client
+//!   streaming for longer is not; the
 //!   bytes of partial frames spend the in-flight budget, so reading stops there;
 //! - while backpressure holds a session's data, its pings are still answered.
 
@@ -89,6 +90,27 @@ fn a_stalled_partial_frame_is_closed_at_the_receive_deadline() {
     eprintln!("stalled frame closed after {after:?} with {code:?}");
     assert_eq!(code, Some(CloseCode::Policy));
     assert!(after < Duration::from_secs(5), "{after:?}");
+}
+
+#[test]
+fn a_client_streaming_past_the_receive_deadline_is_not_cut() {
+    let frontier = Frontier::start(&[("WS_FRAME_RECEIVE_DEADLINE", "1")]);
+    let mut client = frontier.ws(&unique_run_id());
+    let frame = masked_text_frame(ADD_TAG.as_bytes());
+    let half = frame.len() / 2;
+    const FRAMES: usize = 30;
+    // Every write ends inside a frame, so the server never waits at a frame boundary.
+    tcp(&mut client).write_all(&frame[..half]).unwrap();
+    for _ in 1..FRAMES {
+        let mut write = frame[half..].to_vec();
+        write.extend_from_slice(&frame[..half]);
+        tcp(&mut client).write_all(&write).unwrap();
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    tcp(&mut client).write_all(&frame[half..]).unwrap();
+    for _ in 0..FRAMES {
+        assert_eq!(client.answer(), ok_answer(), "3 s of streaming, each frame whole within 0.1 s");
+    }
 }
 
 #[test]
