@@ -6,14 +6,19 @@
 //!
 //! Backpressure (see [`crate::backpressure`]): the socket is not read while
 //! this session's frames in flight are at their limit, or the process's bytes
-//! in flight to Kafka are.
+//! in flight to Kafka are; pings are still answered then (see
+//! [`crate::ws_reader`]).
+//!
+//! Heartbeat: the session pings its peer every `ping_interval` and closes a
+//! connection that showed no sign of life within `pong_timeout` of a ping, so
+//! dead peers give their place back.
 
 use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use actix::prelude::*;
-use actix_http::ws::{Codec, Item};
+use actix_http::ws::Item;
 use actix_web::{web, HttpRequest, HttpResponse};
 use actix_web_actors::ws::{self, CloseCode, CloseReason, ProtocolError};
 use bytestring::ByteString;
@@ -24,6 +29,7 @@ use crate::connections::{ConnectionSlot, GoingAway};
 use crate::kafka_producer::Publish;
 use crate::metrics::{FrameResult, SessionMetrics};
 use crate::protocol::{FrameEncoder, FrameLimits};
+use crate::ws_reader::{is_stalled_frame, FrameReader};
 
 /// Per-connection limits.
 #[derive(Debug, Clone, Copy)]
@@ -39,6 +45,12 @@ pub struct SessionLimits {
     /// nothing and an `error` loses the frame. librdkafka's own message
     /// timeout does not cover a request already sent to a broker that stalls.
     pub answer_deadline: Duration,
+    /// How often the peer is pinged.
+    pub ping_interval: Duration,
+    /// A peer that shows no sign of life (any bytes, a pong included) this long after a ping is closed.
+    pub pong_timeout: Duration,
+    /// A frame, or a fragmented message, not complete this long after it began closes the connection.
+    pub frame_receive_deadline: Duration,
 }
 
 /// The answer to one frame, as the client expects it.
@@ -187,12 +199,30 @@ impl WsSession {
     }
 
     /// Completes the WebSocket upgrade and runs the session on the connection,
-    /// reading the socket through the session's gate.
+    /// reading the socket through the session's [`FrameReader`].
     pub fn start(self, req: &HttpRequest, payload: web::Payload) -> actix_web::Result<HttpResponse> {
         let mut response = ws::handshake(req)?;
-        let payload = self.gate.guard(payload);
-        let codec = Codec::new().max_size(self.limits.max_frame_bytes);
-        Ok(response.streaming(ws::WebsocketContext::with_codec(self, payload, codec)))
+        let limits = self.limits;
+        let reader = FrameReader::new(payload, self.gate.clone(), limits.max_frame_bytes, limits.frame_receive_deadline);
+        // The context's own decoder gets no bytes: the reader decodes, so it can read pings past held-back data.
+        let context = ws::WebsocketContext::with_factory(NoBytes, move |ctx| {
+            ctx.add_stream(reader);
+            self
+        });
+        Ok(response.streaming(context))
+    }
+
+    /// Pings the peer, and closes the connection if it shows no sign of life within the pong timeout.
+    fn heartbeat(&mut self, ctx: &mut ws::WebsocketContext<Self>) {
+        let pinged = Instant::now();
+        ctx.ping(b"");
+        ctx.run_later(self.limits.pong_timeout, move |act, ctx| {
+            if !act.gate.alive_since(pinged) {
+                let why = format!("no sign of life within {:.1} s of a ping", act.limits.pong_timeout.as_secs_f64());
+                log::info!("conn={} run={} {why}: closing", act.slot.id, act.run_id);
+                act.close(CloseCode::Error, why, ctx);
+            }
+        });
     }
 
     fn on_frame(&mut self, text: ByteString, ctx: &mut ws::WebsocketContext<Self>) {
@@ -314,6 +344,7 @@ impl Actor for WsSession {
 
     fn started(&mut self, ctx: &mut Self::Context) {
         self.slot.attach(ctx.address().recipient());
+        ctx.run_interval(self.limits.ping_interval, Self::heartbeat);
         self.metrics.connections_active.inc();
         log::info!("conn={} run={} connected", self.slot.id, self.run_id);
     }
@@ -339,7 +370,11 @@ impl StreamHandler<Result<ws::Message, ProtocolError>> for WsSession {
             }
             Err(error) => {
                 log::info!("conn={} run={} protocol error: {error}", self.slot.id, self.run_id);
-                let code = if matches!(error, ProtocolError::Overflow) { CloseCode::Size } else { CloseCode::Protocol };
+                let code = match error {
+                    ProtocolError::Overflow => CloseCode::Size,
+                    ref stalled if is_stalled_frame(stalled) => CloseCode::Policy,
+                    _ => CloseCode::Protocol,
+                };
                 self.close(code, error.to_string(), ctx);
             }
         }
@@ -353,6 +388,17 @@ impl Handler<GoingAway> for WsSession {
         self.closing = true;
         self.update_gate();
         self.close_if_done(ctx);
+    }
+}
+
+/// The byte stream of the context's own decoder, which the [`FrameReader`] replaces: it never yields.
+struct NoBytes;
+
+impl futures_core::Stream for NoBytes {
+    type Item = Result<web::Bytes, actix_web::error::PayloadError>;
+
+    fn poll_next(self: std::pin::Pin<&mut Self>, _: &mut std::task::Context<'_>) -> std::task::Poll<Option<Self::Item>> {
+        std::task::Poll::Pending
     }
 }
 

@@ -28,6 +28,23 @@ pub struct WebSocketConfig {
     /// the client).
     #[arg(long, env = "WS_MAX_FRAMES_IN_FLIGHT", value_name = "N", default_value = "64", value_parser = values::at_least_one)]
     pub ws_max_frames_in_flight: usize,
+    /// Seconds between the pings the server sends each connection (uvicorn's `--ws-ping-interval`).
+    #[arg(long, env = "WS_PING_INTERVAL", value_name = "SECONDS", default_value = "20.0", value_parser = positive_seconds)]
+    pub ws_ping_interval: Duration,
+    /// Seconds after a ping within which the peer must show a sign of life (any frame, a pong included), or the
+    /// connection is closed with 1011 and its place freed; a dead peer is closed at most `WS_PING_INTERVAL` +
+    /// `WS_PONG_TIMEOUT` after its last sign of life (uvicorn's `--ws-ping-timeout`).
+    #[arg(long, env = "WS_PONG_TIMEOUT", value_name = "SECONDS", default_value = "20.0", value_parser = positive_seconds)]
+    pub ws_pong_timeout: Duration,
+    /// Seconds a frame, or a message sent in fragments, may take to arrive once begun (while the server reads the
+    /// socket); past it the connection is closed with 1008.
+    #[arg(long, env = "WS_FRAME_RECEIVE_DEADLINE", value_name = "SECONDS", default_value = "30.0", value_parser = positive_seconds)]
+    pub ws_frame_receive_deadline: Duration,
+}
+
+/// A duration that must not be zero: a timer of 0 s would fire at once, forever.
+fn positive_seconds(value: &str) -> Result<Duration, Problem> {
+    values::seconds(value).and_then(|seconds| if seconds.is_zero() { Err(Problem::NotPositiveSeconds) } else { Ok(seconds) })
 }
 
 fn answer_deadline(ms: &str) -> Result<Duration, Problem> {

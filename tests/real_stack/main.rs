@@ -13,6 +13,7 @@ mod faults;
 mod hostile_input;
 mod http_probes;
 mod kafka_sasl;
+mod lifecycle;
 mod openapi_docs;
 mod presign_azure;
 mod presign_gcs;
