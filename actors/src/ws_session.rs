@@ -7,6 +7,11 @@
 //! Backpressure (see [`crate::backpressure`]): the socket is not read while
 //! this session's frames in flight are at their limit, or the process's bytes
 //! in flight to Kafka are.
+//!
+//! A close on the server's initiative (shutdown) loses nothing the client
+//! sent ([`Lifecycle`]): the Close (1001) goes out in place of an answer, and
+//! the frames the client sent before it saw it are still read and published,
+//! until its own Close or the drain deadline.
 
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -39,6 +44,9 @@ pub struct SessionLimits {
     /// nothing and an `error` loses the frame. librdkafka's own message
     /// timeout does not cover a request already sent to a broker that stalls.
     pub answer_deadline: Duration,
+    /// How long a closing session waits for the client's next frame before it
+    /// sends its Close; then how long it still reads frames, waiting for the client's Close.
+    pub close_drain_deadline: Duration,
 }
 
 /// The answer to one frame, as the client expects it.
@@ -145,6 +153,35 @@ impl AnswerQueue {
     }
 }
 
+/// Where a session is in a close the server starts (shutdown):
+/// `Open` → `Finishing` → `Draining` → `Drained`.
+///
+/// The stock client drops the batch it is waiting on when a Close comes, and
+/// cannot send once it has seen one. So the Close must come while it waits on
+/// a frame we have read, never between an answer and its next frame (that
+/// batch would be lost unsent): it goes out in place of the answer to the
+/// next frame read. That frame, and those that still arrive, are published
+/// but not answered (RFC 6455: no data after a Close; the client discards
+/// it): the client logs the batch as dropped, yet it is in Kafka.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Lifecycle {
+    /// Frames are read and answered.
+    Open,
+    /// Going away: the next frame read gets the Close instead of an answer,
+    /// or the drain deadline does if none comes. Answers leave meanwhile.
+    Finishing,
+    /// Close sent: frames are read and published, until the client's Close or the drain deadline.
+    Draining,
+    /// Nothing more is read; the session stops once its frames are acknowledged.
+    Drained,
+}
+
+impl Lifecycle {
+    fn close_sent(self) -> bool {
+        matches!(self, Self::Draining | Self::Drained)
+    }
+}
+
 pub struct WsSession {
     run_id: Arc<str>,
     encoder: FrameEncoder,
@@ -157,8 +194,7 @@ pub struct WsSession {
     gate: ReadGate,
     /// A text message arriving in fragments.
     fragments: Option<Vec<u8>>,
-    /// Shutdown asked us to close once every received frame is answered.
-    closing: bool,
+    lifecycle: Lifecycle,
     opened_at: Instant,
 }
 
@@ -181,7 +217,7 @@ impl WsSession {
             answers: AnswerQueue::default(),
             gate: ReadGate::new(budget),
             fragments: None,
-            closing: false,
+            lifecycle: Lifecycle::Open,
             opened_at: Instant::now(),
         }
     }
@@ -196,6 +232,9 @@ impl WsSession {
     }
 
     fn on_frame(&mut self, text: ByteString, ctx: &mut ws::WebsocketContext<Self>) {
+        if self.lifecycle == Lifecycle::Finishing {
+            self.send_close(ctx);
+        }
         let now = Instant::now();
         if self.answers.absorb_resend(&text, now) {
             // The client's resend after its 15 s wait: published once, answered once,
@@ -255,26 +294,47 @@ impl WsSession {
         self.answers.fill(seq, answer);
         let now = Instant::now();
         while let Some(ready) = self.answers.pop_ready(now) {
-            ctx.text(serde_json::to_string(&ready).expect("answers always serialise"));
+            if self.lifecycle.close_sent() {
+                log::info!("conn={} run={} frame settled after our Close, not answered: {}", self.slot.id, self.run_id, ready.status);
+            } else {
+                ctx.text(serde_json::to_string(&ready).expect("answers always serialise"));
+            }
         }
         self.update_gate();
         self.close_if_done(ctx);
     }
 
-    /// Reads on while there is room for frames, and never once shutdown has
-    /// begun: what was received gets answered, nothing new is taken.
+    /// Reads on while there is room for frames, until the drain is over.
     fn update_gate(&self) {
-        self.gate.set_open(!self.closing && self.answers.len() < self.limits.max_frames_in_flight);
+        self.gate.set_open(self.lifecycle != Lifecycle::Drained && self.answers.len() < self.limits.max_frames_in_flight);
     }
 
     fn close(&mut self, code: CloseCode, why: String, ctx: &mut ws::WebsocketContext<Self>) {
-        ctx.close(Some(CloseReason { code, description: Some(why) }));
+        if !self.lifecycle.close_sent() {
+            ctx.close(Some(CloseReason { code, description: Some(why) }));
+        }
         ctx.stop();
     }
 
+    fn send_close(&mut self, ctx: &mut ws::WebsocketContext<Self>) {
+        ctx.close(Some(CloseReason { code: CloseCode::Away, description: Some("server shutting down".into()) }));
+        self.lifecycle = Lifecycle::Draining;
+        ctx.run_later(self.limits.close_drain_deadline, |act, ctx| act.end_drain(ctx));
+    }
+
+    /// Once drained, the session stops when its last frame is acknowledged.
     fn close_if_done(&mut self, ctx: &mut ws::WebsocketContext<Self>) {
-        if self.closing && self.answers.len() == 0 {
-            self.close(CloseCode::Away, "server shutting down".into(), ctx);
+        if self.lifecycle == Lifecycle::Drained && self.answers.len() == 0 {
+            ctx.stop();
+        }
+    }
+
+    /// The client's Close came, or the drain deadline passed.
+    fn end_drain(&mut self, ctx: &mut ws::WebsocketContext<Self>) {
+        if self.lifecycle == Lifecycle::Draining {
+            self.lifecycle = Lifecycle::Drained;
+            self.update_gate();
+            self.close_if_done(ctx);
         }
     }
 
@@ -333,10 +393,11 @@ impl StreamHandler<Result<ws::Message, ProtocolError>> for WsSession {
             Ok(ws::Message::Continuation(item)) => self.on_fragment(item, ctx),
             Ok(ws::Message::Ping(bytes)) => ctx.pong(&bytes),
             Ok(ws::Message::Pong(_) | ws::Message::Nop) => {}
-            Ok(ws::Message::Close(reason)) => {
+            Ok(ws::Message::Close(reason)) if !self.lifecycle.close_sent() => {
                 ctx.close(reason);
                 ctx.stop();
             }
+            Ok(ws::Message::Close(_)) => self.end_drain(ctx),
             Err(error) => {
                 log::info!("conn={} run={} protocol error: {error}", self.slot.id, self.run_id);
                 let code = if matches!(error, ProtocolError::Overflow) { CloseCode::Size } else { CloseCode::Protocol };
@@ -350,9 +411,14 @@ impl Handler<GoingAway> for WsSession {
     type Result = ();
 
     fn handle(&mut self, _: GoingAway, ctx: &mut Self::Context) {
-        self.closing = true;
-        self.update_gate();
-        self.close_if_done(ctx);
+        if self.lifecycle == Lifecycle::Open {
+            self.lifecycle = Lifecycle::Finishing;
+            ctx.run_later(self.limits.close_drain_deadline, |act, ctx| {
+                if act.lifecycle == Lifecycle::Finishing {
+                    act.send_close(ctx);
+                }
+            });
+        }
     }
 }
 
