@@ -310,9 +310,12 @@ impl WsSession {
     }
 
     fn close(&mut self, code: CloseCode, why: String, ctx: &mut ws::WebsocketContext<Self>) {
-        if !self.lifecycle.close_sent() {
-            ctx.close(Some(CloseReason { code, description: Some(why) }));
+        if self.lifecycle.close_sent() {
+            // Our Close is out (a client leaving shows as an I/O error here):
+            // what was read is still published before the session stops.
+            return self.end_drain(ctx);
         }
+        ctx.close(Some(CloseReason { code, description: Some(why) }));
         ctx.stop();
     }
 
@@ -329,13 +332,11 @@ impl WsSession {
         }
     }
 
-    /// The client's Close came, or the drain deadline passed.
+    /// After our Close: the client's Close came, its stream ended, or the drain deadline passed.
     fn end_drain(&mut self, ctx: &mut ws::WebsocketContext<Self>) {
-        if self.lifecycle == Lifecycle::Draining {
-            self.lifecycle = Lifecycle::Drained;
-            self.update_gate();
-            self.close_if_done(ctx);
-        }
+        self.lifecycle = Lifecycle::Drained;
+        self.update_gate();
+        self.close_if_done(ctx);
     }
 
     fn on_fragment(&mut self, item: Item, ctx: &mut ws::WebsocketContext<Self>) {
@@ -403,6 +404,17 @@ impl StreamHandler<Result<ws::Message, ProtocolError>> for WsSession {
                 let code = if matches!(error, ProtocolError::Overflow) { CloseCode::Size } else { CloseCode::Protocol };
                 self.close(code, error.to_string(), ctx);
             }
+        }
+    }
+
+    fn finished(&mut self, ctx: &mut Self::Context) {
+        if self.lifecycle.close_sent() {
+            // What the client sent is published even if it left without its
+            // Close: actix drops a publish whose session stopped before the
+            // producer took it.
+            self.end_drain(ctx);
+        } else {
+            ctx.stop();
         }
     }
 }
