@@ -12,6 +12,11 @@
 //! Heartbeat: the session pings its peer every `ping_interval` and closes a
 //! connection that showed no sign of life within `pong_timeout` of a ping, so
 //! dead peers give their place back.
+//!
+//! A close on the server's initiative (shutdown) loses nothing the client
+//! sent ([`Lifecycle`]): the Close (1001) goes out in place of an answer, and
+//! the frames the client sent before it saw it are still read and published,
+//! until its own Close or the drain deadline.
 
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -51,6 +56,9 @@ pub struct SessionLimits {
     pub pong_timeout: Duration,
     /// A frame, or a fragmented message, not complete this long after it began closes the connection.
     pub frame_receive_deadline: Duration,
+    /// How long a closing session waits for the client's next frame before it
+    /// sends its Close; then how long it still reads frames, waiting for the client's Close.
+    pub close_drain_deadline: Duration,
 }
 
 /// The answer to one frame, as the client expects it.
@@ -157,6 +165,35 @@ impl AnswerQueue {
     }
 }
 
+/// Where a session is in a close the server starts (shutdown):
+/// `Open` → `Finishing` → `Draining` → `Drained`.
+///
+/// The stock client drops the batch it is waiting on when a Close comes, and
+/// cannot send once it has seen one. So the Close must come while it waits on
+/// a frame we have read, never between an answer and its next frame (that
+/// batch would be lost unsent): it goes out in place of the answer to the
+/// next frame read. That frame, and those that still arrive, are published
+/// but not answered (RFC 6455: no data after a Close; the client discards
+/// it): the client logs the batch as dropped, yet it is in Kafka.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Lifecycle {
+    /// Frames are read and answered.
+    Open,
+    /// Going away: the next frame read gets the Close instead of an answer,
+    /// or the drain deadline does if none comes. Answers leave meanwhile.
+    Finishing,
+    /// Close sent: frames are read and published, until the client's Close or the drain deadline.
+    Draining,
+    /// Nothing more is read; the session stops once its frames are acknowledged.
+    Drained,
+}
+
+impl Lifecycle {
+    fn close_sent(self) -> bool {
+        matches!(self, Self::Draining | Self::Drained)
+    }
+}
+
 pub struct WsSession {
     run_id: Arc<str>,
     encoder: FrameEncoder,
@@ -169,8 +206,7 @@ pub struct WsSession {
     gate: ReadGate,
     /// A text message arriving in fragments.
     fragments: Option<Vec<u8>>,
-    /// Shutdown asked us to close once every received frame is answered.
-    closing: bool,
+    lifecycle: Lifecycle,
     opened_at: Instant,
 }
 
@@ -193,7 +229,7 @@ impl WsSession {
             answers: AnswerQueue::default(),
             gate: ReadGate::new(budget),
             fragments: None,
-            closing: false,
+            lifecycle: Lifecycle::Open,
             opened_at: Instant::now(),
         }
     }
@@ -226,6 +262,9 @@ impl WsSession {
     }
 
     fn on_frame(&mut self, text: ByteString, ctx: &mut ws::WebsocketContext<Self>) {
+        if self.lifecycle == Lifecycle::Finishing {
+            self.send_close(ctx);
+        }
         let now = Instant::now();
         if self.answers.absorb_resend(&text, now) {
             // The client's resend after its 15 s wait: published once, answered once,
@@ -285,27 +324,49 @@ impl WsSession {
         self.answers.fill(seq, answer);
         let now = Instant::now();
         while let Some(ready) = self.answers.pop_ready(now) {
-            ctx.text(serde_json::to_string(&ready).expect("answers always serialise"));
+            if self.lifecycle.close_sent() {
+                log::info!("conn={} run={} frame settled after our Close, not answered: {}", self.slot.id, self.run_id, ready.status);
+            } else {
+                ctx.text(serde_json::to_string(&ready).expect("answers always serialise"));
+            }
         }
         self.update_gate();
         self.close_if_done(ctx);
     }
 
-    /// Reads on while there is room for frames, and never once shutdown has
-    /// begun: what was received gets answered, nothing new is taken.
+    /// Reads on while there is room for frames, until the drain is over.
     fn update_gate(&self) {
-        self.gate.set_open(!self.closing && self.answers.len() < self.limits.max_frames_in_flight);
+        self.gate.set_open(self.lifecycle != Lifecycle::Drained && self.answers.len() < self.limits.max_frames_in_flight);
     }
 
     fn close(&mut self, code: CloseCode, why: String, ctx: &mut ws::WebsocketContext<Self>) {
+        if self.lifecycle.close_sent() {
+            // Our Close is out (a client leaving shows as an I/O error here):
+            // what was read is still published before the session stops.
+            return self.end_drain(ctx);
+        }
         ctx.close(Some(CloseReason { code, description: Some(why) }));
         ctx.stop();
     }
 
+    fn send_close(&mut self, ctx: &mut ws::WebsocketContext<Self>) {
+        ctx.close(Some(CloseReason { code: CloseCode::Away, description: Some("server shutting down".into()) }));
+        self.lifecycle = Lifecycle::Draining;
+        ctx.run_later(self.limits.close_drain_deadline, |act, ctx| act.end_drain(ctx));
+    }
+
+    /// Once drained, the session stops when its last frame is acknowledged.
     fn close_if_done(&mut self, ctx: &mut ws::WebsocketContext<Self>) {
-        if self.closing && self.answers.len() == 0 {
-            self.close(CloseCode::Away, "server shutting down".into(), ctx);
+        if self.lifecycle == Lifecycle::Drained && self.answers.len() == 0 {
+            ctx.stop();
         }
+    }
+
+    /// After our Close: the client's Close came, its stream ended, or the drain deadline passed.
+    fn end_drain(&mut self, ctx: &mut ws::WebsocketContext<Self>) {
+        self.lifecycle = Lifecycle::Drained;
+        self.update_gate();
+        self.close_if_done(ctx);
     }
 
     fn on_fragment(&mut self, item: Item, ctx: &mut ws::WebsocketContext<Self>) {
@@ -364,10 +425,11 @@ impl StreamHandler<Result<ws::Message, ProtocolError>> for WsSession {
             Ok(ws::Message::Continuation(item)) => self.on_fragment(item, ctx),
             Ok(ws::Message::Ping(bytes)) => ctx.pong(&bytes),
             Ok(ws::Message::Pong(_) | ws::Message::Nop) => {}
-            Ok(ws::Message::Close(reason)) => {
+            Ok(ws::Message::Close(reason)) if !self.lifecycle.close_sent() => {
                 ctx.close(reason);
                 ctx.stop();
             }
+            Ok(ws::Message::Close(_)) => self.end_drain(ctx),
             Err(error) => {
                 log::info!("conn={} run={} protocol error: {error}", self.slot.id, self.run_id);
                 let code = match error {
@@ -379,15 +441,31 @@ impl StreamHandler<Result<ws::Message, ProtocolError>> for WsSession {
             }
         }
     }
+
+    fn finished(&mut self, ctx: &mut Self::Context) {
+        if self.lifecycle.close_sent() {
+            // What the client sent is published even if it left without its
+            // Close: actix drops a publish whose session stopped before the
+            // producer took it.
+            self.end_drain(ctx);
+        } else {
+            ctx.stop();
+        }
+    }
 }
 
 impl Handler<GoingAway> for WsSession {
     type Result = ();
 
     fn handle(&mut self, _: GoingAway, ctx: &mut Self::Context) {
-        self.closing = true;
-        self.update_gate();
-        self.close_if_done(ctx);
+        if self.lifecycle == Lifecycle::Open {
+            self.lifecycle = Lifecycle::Finishing;
+            ctx.run_later(self.limits.close_drain_deadline, |act, ctx| {
+                if act.lifecycle == Lifecycle::Finishing {
+                    act.send_close(ctx);
+                }
+            });
+        }
     }
 }
 

@@ -8,6 +8,8 @@ use super::{values, Problem};
 /// stock client (3 sends x 15 s) has given up.
 const MIN_ANSWER_DEADLINE_MS: u64 = 2_000;
 const MAX_ANSWER_DEADLINE_MS: u64 = 44_000;
+/// The drain waits one round trip for the client's Close; longer only delays shutdown.
+const MAX_CLOSE_DRAIN_DEADLINE_MS: u64 = 10_000;
 
 #[derive(clap::Args, Clone)]
 #[command(next_help_heading = "WebSocket")]
@@ -18,6 +20,12 @@ pub struct WebSocketConfig {
     /// `KAFKA_MESSAGE_TIMEOUT_MS`.
     #[arg(long, env = "WS_ANSWER_DEADLINE_MS", value_name = "MS", default_value = "40000", value_parser = answer_deadline)]
     pub ws_answer_deadline_ms: Duration,
+    /// At shutdown a session sends its Close (1001) in place of the answer to the next frame it reads, or after this
+    /// many milliseconds without one; then it still reads and publishes frames for at most as long, until the
+    /// client's Close. Those frames are not answered (nothing may follow a Close): the stock client logs that batch as
+    /// dropped, yet it is in Kafka.
+    #[arg(long, env = "WS_CLOSE_DRAIN_DEADLINE_MS", value_name = "MS", default_value = "2000", value_parser = close_drain_deadline)]
+    pub ws_close_drain_deadline_ms: Duration,
     /// Open WebSocket connections at most; more get 503 at the upgrade.
     #[arg(long, env = "WS_MAX_CONNECTIONS", value_name = "N", default_value = "20000", value_parser = values::at_least_one)]
     pub ws_max_connections: usize,
@@ -50,4 +58,8 @@ fn positive_seconds(value: &str) -> Result<Duration, Problem> {
 fn answer_deadline(ms: &str) -> Result<Duration, Problem> {
     const WHY: &str = ": the stock client gives up for good about 45 s after it sent a frame";
     values::in_range(ms, MIN_ANSWER_DEADLINE_MS, MAX_ANSWER_DEADLINE_MS, WHY).map(Duration::from_millis)
+}
+
+fn close_drain_deadline(ms: &str) -> Result<Duration, Problem> {
+    values::in_range(ms, 0, MAX_CLOSE_DRAIN_DEADLINE_MS, " ms: the client answers a Close within a round trip").map(Duration::from_millis)
 }
