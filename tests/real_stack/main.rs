@@ -17,6 +17,7 @@ mod openapi_docs;
 mod presign_azure;
 mod presign_gcs;
 mod presign_s3;
+mod publish_order;
 mod real_client;
 mod shutdown;
 mod ws_ingest;
