@@ -44,7 +44,8 @@ pub struct SessionLimits {
     pub max_frame_bytes: usize,
     /// Frames received but not yet answered; at this many, the socket is not read.
     pub max_frames_in_flight: usize,
-    /// A frame Kafka has not acknowledged by then is answered with an error.
+    /// A frame Kafka has not acknowledged by then is answered with an error
+    /// (and withdrawn if none of it has left the gateway yet).
     /// The stock client waits 15 s, resends the same frame, twice, and gives
     /// up for good at about 45 s: until just before that, a late `ok` loses
     /// nothing and an `error` loses the frame. librdkafka's own message
@@ -288,22 +289,17 @@ impl WsSession {
         }
         let permit = self.gate.budget().reserve(frame.byte_len());
         self.update_gate();
-        let publish = self.producer.send(Publish { key: Arc::clone(&self.run_id), frame, permit });
-        let answer_deadline = self.limits.answer_deadline;
-        let acked = tokio::time::timeout(answer_deadline, async move {
-            match publish.await {
-                Ok(published) => published.acked().await.map_err(|e| e.to_string()),
-                Err(mailbox) => Err(format!("the producer is unavailable: {mailbox}")),
-            }
-        });
-        ctx.spawn(acked.into_actor(self).map(move |timed, act, ctx| {
-            let result = timed
-                .unwrap_or_else(|_| Err(format!("Kafka did not acknowledge the messages within {:.1} s", answer_deadline.as_secs_f64())));
+        let (publish, published) = Publish::new(Arc::clone(&self.run_id), frame, permit);
+        // Not `send`: on a full mailbox it defers the request, and deferred
+        // requests can reach the producer out of frame order.
+        self.producer.do_send(publish);
+        let acked = published.acked_within(self.limits.answer_deadline);
+        ctx.spawn(acked.into_actor(self).map(move |result, act, ctx| {
             let (answer, outcome) = match result {
                 Ok(()) => (FrameAnswer::ok(), FrameResult::Ok),
                 Err(error) => {
-                    log::warn!("conn={} run={} frame not published: {error}", act.slot.id, act.run_id);
-                    (FrameAnswer::error(error), FrameResult::Failed)
+                    log::warn!("conn={} run={} frame not acknowledged: {error}", act.slot.id, act.run_id);
+                    (FrameAnswer::error(error.to_string()), FrameResult::Failed)
                 }
             };
             act.metrics.frame_answered(outcome);

@@ -19,6 +19,7 @@ mod openapi_docs;
 mod presign_azure;
 mod presign_gcs;
 mod presign_s3;
+mod publish_order;
 mod real_client;
 mod record_limit;
 mod shutdown;
