@@ -207,8 +207,8 @@ fn a_frame_answered_error_while_it_waited_for_the_queue_is_never_published() {
     );
     let withdrawn = answers.iter().filter(|error| error.contains("none of its records left the gateway")).count();
     assert!(withdrawn > 0, "some frames waited in the backlog past their deadline: {answers:#?}");
-    for index in frames_in_kafka {
-        let steps = records.iter().filter(|r| r.value["payload"]["step"].as_u64().unwrap() as usize / RECORDS == index).count();
-        assert_eq!(steps, RECORDS, "frame {index} is in Kafka whole");
-    }
+    // No check that a frame in Kafka is whole: without idempotence librdkafka
+    // may time out some records of a frame and deliver the others after the
+    // thaw (CI saw 2 of 3). Such a frame was answered "may be in Kafka", which
+    // the first assertion holds it to.
 }
