@@ -7,5 +7,4 @@ mod fakes;
 mod gateway;
 mod http_surface;
 mod presign;
-mod shutdown;
 mod websocket;
