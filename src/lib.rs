@@ -13,4 +13,4 @@ mod server;
 mod tests;
 
 pub use routes::ProducerPort;
-pub use server::{listen, Backends, Gateway, StartupError};
+pub use server::{listen, Backends, Gateway, ServerEnded, StartupError};

@@ -1,8 +1,11 @@
 //! `matyan-frontier`: the ingestion gateway between training clients and Kafka.
 
+use std::fmt;
+
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 use matyan_frontier::config::{self, Config, ConfigError, Settings};
-use matyan_frontier::{listen, Gateway, StartupError};
+use matyan_frontier::{listen, Gateway, ServerEnded, StartupError};
+use tokio::signal::unix::{signal, Signal, SignalKind};
 
 // The variables are listed after `--help` (`config::reference`).
 #[derive(Parser)]
@@ -35,26 +38,90 @@ fn main() {
         std::process::exit(2);
     });
     env_logger::Builder::new().filter_level(settings.log_filter).format_timestamp_micros().init();
-    if let Err(error) = actix_web::rt::System::new().block_on(serve(settings)) {
-        log::error!("{error}");
-        std::process::exit(1);
-    }
+    let system = actix_web::rt::System::new();
+    let code = match system.block_on(serve(settings)) {
+        Ok(()) => 0,
+        Err(error) => {
+            log::error!("{error}");
+            1
+        }
+    };
+    // Exits without dropping the runtime: its drop would wait for every
+    // blocking task and actor, whatever the shutdown left behind.
+    std::process::exit(code);
 }
 
-/// Binds, serves until SIGINT or SIGTERM, then shuts down in order.
-async fn serve(settings: Settings) -> Result<(), StartupError> {
+#[derive(Debug, thiserror::Error)]
+enum ServeError {
+    #[error("cannot handle SIGTERM and SIGINT: {0}")]
+    Signals(std::io::Error),
+    #[error(transparent)]
+    Startup(#[from] StartupError),
+    #[error(transparent)]
+    ServerEnded(#[from] ServerEnded),
+}
+
+/// Binds, serves until SIGTERM or SIGINT, then shuts down in order; a second
+/// one exits at once.
+async fn serve(settings: Settings) -> Result<(), ServeError> {
+    let mut signals = StopSignals::install().map_err(ServeError::Signals)?;
     let listener = listen(&format!("{}:{}", settings.host, settings.port))?;
     let gateway = Gateway::start(settings, listener).await?;
-    shutdown_signal().await;
-    gateway.shutdown().await;
+    gateway
+        .run_until(async move {
+            let first = signals.recv().await;
+            log::info!("{first} received: shutting down (another SIGTERM or SIGINT exits at once)");
+            actix_web::rt::spawn(async move {
+                let second = signals.recv().await;
+                log::error!("{second} received again during shutdown: exiting now, without waiting for the answers and the flush");
+                std::process::exit(second.exit_code());
+            });
+        })
+        .await?;
     Ok(())
 }
 
-async fn shutdown_signal() {
-    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("SIGTERM handler");
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => log::info!("SIGINT received"),
-        _ = terminate.recv() => log::info!("SIGTERM received"),
+/// SIGTERM and SIGINT, caught from startup on (Ctrl-C, an orchestrator stopping us).
+struct StopSignals {
+    terminate: Signal,
+    interrupt: Signal,
+}
+
+#[derive(Debug, Clone, Copy)]
+enum StopSignal {
+    Terminate,
+    Interrupt,
+}
+
+impl StopSignals {
+    fn install() -> std::io::Result<Self> {
+        Ok(Self { terminate: signal(SignalKind::terminate())?, interrupt: signal(SignalKind::interrupt())? })
+    }
+
+    async fn recv(&mut self) -> StopSignal {
+        tokio::select! {
+            _ = self.terminate.recv() => StopSignal::Terminate,
+            _ = self.interrupt.recv() => StopSignal::Interrupt,
+        }
+    }
+}
+
+impl StopSignal {
+    /// As a shell reports a process this signal killed: 128 + its number (SIGTERM 15, SIGINT 2).
+    fn exit_code(self) -> i32 {
+        match self {
+            Self::Terminate => 128 + 15,
+            Self::Interrupt => 128 + 2,
+        }
+    }
+}
+
+impl fmt::Display for StopSignal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Terminate => "SIGTERM",
+            Self::Interrupt => "SIGINT",
+        })
     }
 }
 

@@ -1,10 +1,11 @@
 //! Wires the actors and the HTTP server together ([`Gateway::start`]), and
 //! runs the shutdown sequence: stop accepting, let sessions answer what they
-//! received and close (1001), flush the producer, stop.
+//! received, close (1001) and drain, flush the producer, stop.
 
+use std::future::Future;
 use std::net::{SocketAddr, TcpListener, ToSocketAddrs};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use actix::Actor;
 use actix_cors::Cors;
@@ -18,6 +19,7 @@ use matyan_actors::connections::ConnectionRegistry;
 use matyan_actors::kafka_producer::{CheckBroker, Flush, KafkaProducer, UNDELIVERED_UNKNOWN};
 use matyan_actors::metrics::SessionMetrics;
 use matyan_actors::presign::{AzureStore, BlobStore, EnsureBucket, GcsStore, PresignActor, S3Store, StoreSetupError};
+use matyan_actors::ws_session::SessionLimits;
 use matyan_actors::Health;
 use prometheus::Registry;
 use socket2::{Domain, Protocol, Socket, Type};
@@ -43,11 +45,37 @@ pub enum StartupError {
     Server(#[from] std::io::Error),
 }
 
+/// The HTTP server ended without being asked to: the process cannot serve any more.
+#[derive(Debug, thiserror::Error)]
+#[error("the HTTP server stopped on its own ({0})")]
+pub struct ServerEnded(String);
+
 /// Largest presign request body.
 const MAX_PRESIGN_BODY: usize = 64 * 1024;
 
 /// How long plain HTTP connections get to finish once sessions are closed.
-const HTTP_SHUTDOWN_GRACE: u64 = 1;
+const HTTP_SHUTDOWN_GRACE: Duration = Duration::from_secs(1);
+
+/// For the acknowledgements of the frames a session drained last.
+const DRAINED_ACK_GRACE: Duration = Duration::from_secs(1);
+
+/// How long shutdown waits for the sessions to close: derived from their own
+/// deadlines, not set, so a broker hiccup during shutdown never cuts a session
+/// mid-frame. A session sends its Close at most one drain deadline after the
+/// signal and reads at most one more; a frame it read by then is held up to
+/// the answer deadline (a late ack loses nothing, a cut loses the frame).
+/// `SHUTDOWN_FLUSH_TIMEOUT` then bounds only the producer's flush: it is the
+/// reference's setting, whose default (5 s) cannot be the whole budget, and
+/// refusing it at startup would refuse the reference's own configuration.
+pub fn sessions_close_within(limits: &SessionLimits) -> Duration {
+    limits.answer_deadline + 2 * limits.close_drain_deadline + DRAINED_ACK_GRACE
+}
+
+/// The longest a shutdown takes: what an orchestrator must wait before it
+/// kills the process (Kubernetes' `terminationGracePeriodSeconds`).
+pub fn shutdown_within(settings: &Settings) -> Duration {
+    sessions_close_within(&settings.session) + settings.shutdown_flush_timeout + HTTP_SHUTDOWN_GRACE
+}
 
 /// Pending connections the listener queues, as actix-web's own `bind` sets.
 const LISTEN_BACKLOG: i32 = 1024;
@@ -96,6 +124,7 @@ pub struct Gateway {
     serving: JoinHandle<std::io::Result<()>>,
     connections: Arc<ConnectionRegistry>,
     producer: ProducerPort,
+    sessions_close_within: Duration,
     shutdown_flush_timeout: Duration,
 }
 
@@ -176,10 +205,10 @@ impl Gateway {
                 )
         })
         .disable_signals()
-        .shutdown_timeout(HTTP_SHUTDOWN_GRACE)
+        .shutdown_timeout(HTTP_SHUTDOWN_GRACE.as_secs())
         .listen(listener)?
         .run();
-        log::info!("listening on {address}");
+        log::info!("listening on {address}; a shutdown takes at most {:.1} s", shutdown_within(&settings).as_secs_f64());
         let server_handle = server.handle();
         Ok(Self {
             address,
@@ -187,6 +216,7 @@ impl Gateway {
             serving: actix_web::rt::spawn(server),
             connections,
             producer,
+            sessions_close_within: sessions_close_within(&settings.session),
             shutdown_flush_timeout: settings.shutdown_flush_timeout,
         })
     }
@@ -196,23 +226,59 @@ impl Gateway {
         self.address
     }
 
-    /// Stops accepting, lets sessions answer what they received and close
-    /// (1001), flushes the producer, stops; all within `SHUTDOWN_FLUSH_TIMEOUT`.
+    /// Serves until `stop` resolves, then shuts down in order. Should the
+    /// HTTP server end first, on its own, the producer is flushed and that is
+    /// the error: nothing is left to serve, so waiting for `stop` would hang.
+    pub async fn run_until(mut self, stop: impl Future<Output = ()>) -> Result<(), ServerEnded> {
+        let ended = tokio::select! {
+            () = stop => None,
+            ended = &mut self.serving => Some(ended),
+        };
+        let Some(ended) = ended else {
+            self.shutdown().await;
+            return Ok(());
+        };
+        let why = match ended {
+            Ok(Ok(())) => "it returned".to_owned(),
+            Ok(Err(error)) => error.to_string(),
+            Err(join) => join.to_string(),
+        };
+        log::error!("the HTTP server stopped on its own ({why}): flushing and exiting");
+        self.close_sessions_and_flush().await;
+        Err(ServerEnded(why))
+    }
+
+    /// Stops accepting, lets sessions answer what they received, close (1001)
+    /// and drain, flushes the producer, stops: within [`shutdown_within`].
     pub async fn shutdown(self) {
-        let deadline = Instant::now() + self.shutdown_flush_timeout;
-        log::info!("shutting down: {} WebSocket sessions open", self.connections.len());
+        self.close_sessions_and_flush().await;
+        self.server.stop(true).await;
+        let _ = self.serving.await;
+    }
+
+    async fn close_sessions_and_flush(&self) {
+        log::info!(
+            "shutting down: {} WebSocket sessions open, closed within {:.1} s, then {:.1} s to flush",
+            self.connections.len(),
+            self.sessions_close_within.as_secs_f64(),
+            self.shutdown_flush_timeout.as_secs_f64()
+        );
         self.server.pause().await;
         self.connections.begin_shutdown();
-        let open = self.connections.wait_closed(deadline.saturating_duration_since(Instant::now())).await;
-        let flush = Flush { timeout: deadline.saturating_duration_since(Instant::now()) };
+        let open = self.connections.wait_closed(self.sessions_close_within).await;
+        let flush = Flush { timeout: self.shutdown_flush_timeout };
         let undelivered = self.producer.flush.send(flush).await.unwrap_or(UNDELIVERED_UNKNOWN);
         if open > 0 || undelivered > 0 {
             log::warn!("shutdown timeout reached: {open} sessions still open, {undelivered} records not confirmed by Kafka");
         } else {
-            log::info!("every received frame was answered and every record delivered");
+            log::info!("every session closed and every record delivered");
         }
-        self.server.stop(true).await;
-        let _ = self.serving.await;
+    }
+
+    /// Stops the HTTP server as nothing in the gateway would: for the test of a server that ends on its own.
+    #[cfg(test)]
+    pub(crate) fn server_handle(&self) -> ServerHandle {
+        self.server.clone()
     }
 }
 

@@ -8,21 +8,24 @@
 //! the HTTP layer takes its output, so a client that does not read its answers
 //! stops being read too, after at most one write buffer of answers.
 //!
+//! The budget also counts the bytes of frames still arriving (see
+//! [`crate::ws_reader`]): a client parking a partial frame spends it like an
+//! accepted frame does.
+//!
 //! A session and its socket stream live on one worker thread, so the gate is
 //! `Rc<Cell<_>>`; the budget is shared by every worker.
 
 use std::cell::Cell;
-use std::pin::Pin;
 use std::rc::Rc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Waker};
+use std::time::Instant;
 
-use futures_core::Stream;
 use prometheus::{IntGauge, Registry};
 
-/// Bytes of frames accepted but not yet acknowledged by Kafka, in the whole
-/// process. Soft: a frame is admitted while any room is left, so the overshoot
+/// Bytes of frames accepted but not yet acknowledged by Kafka, or still
+/// arriving, in the whole process. Soft: a frame is admitted while any room is left, so the overshoot
 /// is at most what the sessions had already read from their sockets.
 pub struct InflightBudget {
     max_bytes: usize,
@@ -51,10 +54,19 @@ impl InflightBudget {
 
     /// Counts a frame of `bytes` until the permit is dropped.
     pub fn reserve(self: &Arc<Self>, bytes: usize) -> InflightPermit {
-        self.bytes.fetch_add(bytes, Ordering::AcqRel);
-        self.bytes_gauge.add(bytes as i64);
+        self.add(bytes);
         self.frames_gauge.inc();
         InflightPermit { budget: Arc::clone(self), bytes }
+    }
+
+    /// A charge for bytes of frames still arriving, adjusted as they come and go.
+    pub fn charge(self: &Arc<Self>) -> ArrivingBytes {
+        ArrivingBytes { budget: Arc::clone(self), bytes: 0 }
+    }
+
+    fn add(&self, bytes: usize) {
+        self.bytes.fetch_add(bytes, Ordering::AcqRel);
+        self.bytes_gauge.add(bytes as i64);
     }
 
     #[cfg(test)]
@@ -87,7 +99,6 @@ impl InflightBudget {
     fn release(&self, bytes: usize) {
         let before = self.bytes.fetch_sub(bytes, Ordering::AcqRel);
         self.bytes_gauge.sub(bytes as i64);
-        self.frames_gauge.dec();
         if before >= self.max_bytes && before - bytes < self.max_bytes {
             let wakers = {
                 let mut parked = self.parked.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
@@ -108,11 +119,37 @@ pub struct InflightPermit {
 
 impl Drop for InflightPermit {
     fn drop(&mut self) {
+        self.budget.frames_gauge.dec();
         self.budget.release(self.bytes);
     }
 }
 
-/// The session's handle on whether its socket is read.
+/// The bytes a session holds of frames not yet accepted: arriving, or
+/// complete but parked.
+pub struct ArrivingBytes {
+    budget: Arc<InflightBudget>,
+    bytes: usize,
+}
+
+impl ArrivingBytes {
+    pub fn set(&mut self, bytes: usize) {
+        if bytes > self.bytes {
+            self.budget.add(bytes - self.bytes);
+        } else if bytes < self.bytes {
+            self.budget.release(self.bytes - bytes);
+        }
+        self.bytes = bytes;
+    }
+}
+
+impl Drop for ArrivingBytes {
+    fn drop(&mut self) {
+        self.set(0);
+    }
+}
+
+/// The session's handle on whether its socket is read, shared with its
+/// [`crate::ws_reader::FrameReader`].
 #[derive(Clone)]
 pub struct ReadGate(Rc<GateState>);
 
@@ -121,16 +158,23 @@ struct GateState {
     waker: Cell<Option<Waker>>,
     budget: Arc<InflightBudget>,
     parked_epoch: Cell<Option<u64>>,
+    /// When the socket last gave bytes: the peer's last sign of life.
+    last_read: Cell<Instant>,
+    /// The peer sent bytes that backpressure keeps unread: it is alive, and
+    /// its pongs may be behind them.
+    held_back: Cell<bool>,
 }
 
 impl ReadGate {
     pub fn new(budget: Arc<InflightBudget>) -> Self {
-        Self(Rc::new(GateState { open: Cell::new(true), waker: Cell::new(None), budget, parked_epoch: Cell::new(None) }))
-    }
-
-    /// The socket's byte stream, read only while the gate is open and the budget has room.
-    pub fn guard<S>(&self, payload: S) -> GatedPayload<S> {
-        GatedPayload { payload, gate: Rc::clone(&self.0) }
+        Self(Rc::new(GateState {
+            open: Cell::new(true),
+            waker: Cell::new(None),
+            budget,
+            parked_epoch: Cell::new(None),
+            last_read: Cell::new(Instant::now()),
+            held_back: Cell::new(false),
+        }))
     }
 
     pub fn set_open(&self, open: bool) {
@@ -145,25 +189,32 @@ impl ReadGate {
     pub fn budget(&self) -> &Arc<InflightBudget> {
         &self.0.budget
     }
-}
 
-pub struct GatedPayload<S> {
-    payload: S,
-    gate: Rc<GateState>,
-}
+    /// Has the peer shown a sign of life since `since`? Bytes held back by us count as one.
+    pub fn alive_since(&self, since: Instant) -> bool {
+        self.0.held_back.get() || self.0.last_read.get() >= since
+    }
 
-impl<S: Stream + Unpin> Stream for GatedPayload<S> {
-    type Item = S::Item;
-
-    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<S::Item>> {
-        if !self.gate.open.get() {
-            self.gate.waker.set(Some(cx.waker().clone()));
-            return Poll::Pending;
+    /// Is the gate open? If not, the reader is woken when it opens.
+    pub(crate) fn poll_open(&self, cx: &mut Context<'_>) -> bool {
+        let open = self.0.open.get();
+        if !open {
+            self.0.waker.set(Some(cx.waker().clone()));
         }
-        if self.gate.budget.poll_room(cx, &self.gate.parked_epoch).is_pending() {
-            return Poll::Pending;
-        }
-        Pin::new(&mut self.payload).poll_next(cx)
+        open
+    }
+
+    /// Is there room in the budget? If not, the reader is woken when there is.
+    pub(crate) fn poll_room(&self, cx: &mut Context<'_>) -> bool {
+        self.0.budget.poll_room(cx, &self.0.parked_epoch).is_ready()
+    }
+
+    pub(crate) fn bytes_read(&self) {
+        self.0.last_read.set(Instant::now());
+    }
+
+    pub(crate) fn set_held_back(&self, held_back: bool) {
+        self.0.held_back.set(held_back);
     }
 }
 
@@ -210,30 +261,33 @@ mod tests {
     }
 
     #[test]
-    fn a_closed_gate_does_not_read_until_opened() {
+    fn a_closed_gate_wakes_its_reader_when_opened() {
         let gate = ReadGate::new(budget(100));
-        let mut payload = gate.guard(Once(Some(7)));
         let flag = Arc::new(Flag(AtomicBool::new(false)));
         let waker = Waker::from(Arc::clone(&flag));
         let mut cx = Context::from_waker(&waker);
 
         gate.set_open(false);
-        assert!(Pin::new(&mut payload).poll_next(&mut cx).is_pending());
+        assert!(!gate.poll_open(&mut cx));
         gate.set_open(true);
         assert!(flag.0.load(Ordering::SeqCst), "opening wakes the reader");
-        assert_eq!(Pin::new(&mut payload).poll_next(&mut cx), Poll::Ready(Some(7)));
+        assert!(gate.poll_open(&mut cx));
 
         let _spent = gate.budget().reserve(100);
-        assert!(Pin::new(&mut payload).poll_next(&mut cx).is_pending(), "an open gate still waits for the budget");
+        assert!(!gate.poll_room(&mut cx), "an open gate still waits for the budget");
     }
 
-    struct Once(Option<u8>);
-
-    impl Stream for Once {
-        type Item = u8;
-
-        fn poll_next(mut self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Option<u8>> {
-            Poll::Ready(self.0.take())
-        }
+    #[test]
+    fn arriving_bytes_spend_the_budget_without_counting_frames() {
+        let budget = budget(100);
+        let mut arriving = budget.charge();
+        arriving.set(80);
+        arriving.set(120);
+        assert_eq!((budget.bytes_in_flight(), budget.frames_gauge.get()), (120, 0));
+        assert!(!budget.has_room());
+        arriving.set(30);
+        assert_eq!(budget.bytes_gauge.get(), 30);
+        drop(arriving);
+        assert_eq!(budget.bytes_in_flight(), 0);
     }
 }

@@ -16,4 +16,5 @@ mod ttl_cache;
 pub use health::Health;
 pub mod connections;
 pub mod metrics;
+pub mod ws_reader;
 pub mod ws_session;

@@ -6,14 +6,24 @@
 //!
 //! Backpressure (see [`crate::backpressure`]): the socket is not read while
 //! this session's frames in flight are at their limit, or the process's bytes
-//! in flight to Kafka are.
+//! in flight to Kafka are; pings are still answered then (see
+//! [`crate::ws_reader`]).
+//!
+//! Heartbeat: the session pings its peer every `ping_interval` and closes a
+//! connection that showed no sign of life within `pong_timeout` of a ping, so
+//! dead peers give their place back.
+//!
+//! A close on the server's initiative (shutdown) loses nothing the client
+//! sent ([`Lifecycle`]): the Close (1001) goes out in place of an answer, and
+//! the frames the client sent before it saw it are still read and published,
+//! until its own Close or the drain deadline.
 
 use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use actix::prelude::*;
-use actix_http::ws::{Codec, Item};
+use actix_http::ws::Item;
 use actix_web::{web, HttpRequest, HttpResponse};
 use actix_web_actors::ws::{self, CloseCode, CloseReason, ProtocolError};
 use bytestring::ByteString;
@@ -24,6 +34,7 @@ use crate::connections::{ConnectionSlot, GoingAway};
 use crate::kafka_producer::Publish;
 use crate::metrics::{FrameResult, SessionMetrics};
 use crate::protocol::{FrameEncoder, FrameLimits};
+use crate::ws_reader::{is_stalled_frame, FrameReader};
 
 /// Per-connection limits.
 #[derive(Debug, Clone, Copy)]
@@ -33,12 +44,22 @@ pub struct SessionLimits {
     pub max_frame_bytes: usize,
     /// Frames received but not yet answered; at this many, the socket is not read.
     pub max_frames_in_flight: usize,
-    /// A frame Kafka has not acknowledged by then is answered with an error.
+    /// A frame Kafka has not acknowledged by then is answered with an error
+    /// (and withdrawn if none of it has left the gateway yet).
     /// The stock client waits 15 s, resends the same frame, twice, and gives
     /// up for good at about 45 s: until just before that, a late `ok` loses
     /// nothing and an `error` loses the frame. librdkafka's own message
     /// timeout does not cover a request already sent to a broker that stalls.
     pub answer_deadline: Duration,
+    /// How often the peer is pinged.
+    pub ping_interval: Duration,
+    /// A peer that shows no sign of life (any bytes, a pong included) this long after a ping is closed.
+    pub pong_timeout: Duration,
+    /// A frame, or a fragmented message, not complete this long after it began closes the connection.
+    pub frame_receive_deadline: Duration,
+    /// How long a closing session waits for the client's next frame before it
+    /// sends its Close; then how long it still reads frames, waiting for the client's Close.
+    pub close_drain_deadline: Duration,
 }
 
 /// The answer to one frame, as the client expects it.
@@ -145,6 +166,35 @@ impl AnswerQueue {
     }
 }
 
+/// Where a session is in a close the server starts (shutdown):
+/// `Open` → `Finishing` → `Draining` → `Drained`.
+///
+/// The stock client drops the batch it is waiting on when a Close comes, and
+/// cannot send once it has seen one. So the Close must come while it waits on
+/// a frame we have read, never between an answer and its next frame (that
+/// batch would be lost unsent): it goes out in place of the answer to the
+/// next frame read. That frame, and those that still arrive, are published
+/// but not answered (RFC 6455: no data after a Close; the client discards
+/// it): the client logs the batch as dropped, yet it is in Kafka.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Lifecycle {
+    /// Frames are read and answered.
+    Open,
+    /// Going away: the next frame read gets the Close instead of an answer,
+    /// or the drain deadline does if none comes. Answers leave meanwhile.
+    Finishing,
+    /// Close sent: frames are read and published, until the client's Close or the drain deadline.
+    Draining,
+    /// Nothing more is read; the session stops once its frames are acknowledged.
+    Drained,
+}
+
+impl Lifecycle {
+    fn close_sent(self) -> bool {
+        matches!(self, Self::Draining | Self::Drained)
+    }
+}
+
 pub struct WsSession {
     run_id: Arc<str>,
     encoder: FrameEncoder,
@@ -157,8 +207,7 @@ pub struct WsSession {
     gate: ReadGate,
     /// A text message arriving in fragments.
     fragments: Option<Vec<u8>>,
-    /// Shutdown asked us to close once every received frame is answered.
-    closing: bool,
+    lifecycle: Lifecycle,
     opened_at: Instant,
 }
 
@@ -181,21 +230,42 @@ impl WsSession {
             answers: AnswerQueue::default(),
             gate: ReadGate::new(budget),
             fragments: None,
-            closing: false,
+            lifecycle: Lifecycle::Open,
             opened_at: Instant::now(),
         }
     }
 
     /// Completes the WebSocket upgrade and runs the session on the connection,
-    /// reading the socket through the session's gate.
+    /// reading the socket through the session's [`FrameReader`].
     pub fn start(self, req: &HttpRequest, payload: web::Payload) -> actix_web::Result<HttpResponse> {
         let mut response = ws::handshake(req)?;
-        let payload = self.gate.guard(payload);
-        let codec = Codec::new().max_size(self.limits.max_frame_bytes);
-        Ok(response.streaming(ws::WebsocketContext::with_codec(self, payload, codec)))
+        let limits = self.limits;
+        let reader = FrameReader::new(payload, self.gate.clone(), limits.max_frame_bytes, limits.frame_receive_deadline);
+        // The context's own decoder gets no bytes: the reader decodes, so it can read pings past held-back data.
+        let context = ws::WebsocketContext::with_factory(NoBytes, move |ctx| {
+            ctx.add_stream(reader);
+            self
+        });
+        Ok(response.streaming(context))
+    }
+
+    /// Pings the peer, and closes the connection if it shows no sign of life within the pong timeout.
+    fn heartbeat(&mut self, ctx: &mut ws::WebsocketContext<Self>) {
+        let pinged = Instant::now();
+        ctx.ping(b"");
+        ctx.run_later(self.limits.pong_timeout, move |act, ctx| {
+            if !act.gate.alive_since(pinged) {
+                let why = format!("no sign of life within {:.1} s of a ping", act.limits.pong_timeout.as_secs_f64());
+                log::info!("conn={} run={} {why}: closing", act.slot.id, act.run_id);
+                act.close(CloseCode::Error, why, ctx);
+            }
+        });
     }
 
     fn on_frame(&mut self, text: ByteString, ctx: &mut ws::WebsocketContext<Self>) {
+        if self.lifecycle == Lifecycle::Finishing {
+            self.send_close(ctx);
+        }
         let now = Instant::now();
         if self.answers.absorb_resend(&text, now) {
             // The client's resend after its 15 s wait: published once, answered once,
@@ -219,22 +289,17 @@ impl WsSession {
         }
         let permit = self.gate.budget().reserve(frame.byte_len());
         self.update_gate();
-        let publish = self.producer.send(Publish { key: Arc::clone(&self.run_id), frame, permit });
-        let answer_deadline = self.limits.answer_deadline;
-        let acked = tokio::time::timeout(answer_deadline, async move {
-            match publish.await {
-                Ok(published) => published.acked().await.map_err(|e| e.to_string()),
-                Err(mailbox) => Err(format!("the producer is unavailable: {mailbox}")),
-            }
-        });
-        ctx.spawn(acked.into_actor(self).map(move |timed, act, ctx| {
-            let result = timed
-                .unwrap_or_else(|_| Err(format!("Kafka did not acknowledge the messages within {:.1} s", answer_deadline.as_secs_f64())));
+        let (publish, published) = Publish::new(Arc::clone(&self.run_id), frame, permit);
+        // Not `send`: on a full mailbox it defers the request, and deferred
+        // requests can reach the producer out of frame order.
+        self.producer.do_send(publish);
+        let acked = published.acked_within(self.limits.answer_deadline);
+        ctx.spawn(acked.into_actor(self).map(move |result, act, ctx| {
             let (answer, outcome) = match result {
                 Ok(()) => (FrameAnswer::ok(), FrameResult::Ok),
                 Err(error) => {
-                    log::warn!("conn={} run={} frame not published: {error}", act.slot.id, act.run_id);
-                    (FrameAnswer::error(error), FrameResult::Failed)
+                    log::warn!("conn={} run={} frame not acknowledged: {error}", act.slot.id, act.run_id);
+                    (FrameAnswer::error(error.to_string()), FrameResult::Failed)
                 }
             };
             act.metrics.frame_answered(outcome);
@@ -255,27 +320,49 @@ impl WsSession {
         self.answers.fill(seq, answer);
         let now = Instant::now();
         while let Some(ready) = self.answers.pop_ready(now) {
-            ctx.text(serde_json::to_string(&ready).expect("answers always serialise"));
+            if self.lifecycle.close_sent() {
+                log::info!("conn={} run={} frame settled after our Close, not answered: {}", self.slot.id, self.run_id, ready.status);
+            } else {
+                ctx.text(serde_json::to_string(&ready).expect("answers always serialise"));
+            }
         }
         self.update_gate();
         self.close_if_done(ctx);
     }
 
-    /// Reads on while there is room for frames, and never once shutdown has
-    /// begun: what was received gets answered, nothing new is taken.
+    /// Reads on while there is room for frames, until the drain is over.
     fn update_gate(&self) {
-        self.gate.set_open(!self.closing && self.answers.len() < self.limits.max_frames_in_flight);
+        self.gate.set_open(self.lifecycle != Lifecycle::Drained && self.answers.len() < self.limits.max_frames_in_flight);
     }
 
     fn close(&mut self, code: CloseCode, why: String, ctx: &mut ws::WebsocketContext<Self>) {
+        if self.lifecycle.close_sent() {
+            // Our Close is out (a client leaving shows as an I/O error here):
+            // what was read is still published before the session stops.
+            return self.end_drain(ctx);
+        }
         ctx.close(Some(CloseReason { code, description: Some(why) }));
         ctx.stop();
     }
 
+    fn send_close(&mut self, ctx: &mut ws::WebsocketContext<Self>) {
+        ctx.close(Some(CloseReason { code: CloseCode::Away, description: Some("server shutting down".into()) }));
+        self.lifecycle = Lifecycle::Draining;
+        ctx.run_later(self.limits.close_drain_deadline, |act, ctx| act.end_drain(ctx));
+    }
+
+    /// Once drained, the session stops when its last frame is acknowledged.
     fn close_if_done(&mut self, ctx: &mut ws::WebsocketContext<Self>) {
-        if self.closing && self.answers.len() == 0 {
-            self.close(CloseCode::Away, "server shutting down".into(), ctx);
+        if self.lifecycle == Lifecycle::Drained && self.answers.len() == 0 {
+            ctx.stop();
         }
+    }
+
+    /// After our Close: the client's Close came, its stream ended, or the drain deadline passed.
+    fn end_drain(&mut self, ctx: &mut ws::WebsocketContext<Self>) {
+        self.lifecycle = Lifecycle::Drained;
+        self.update_gate();
+        self.close_if_done(ctx);
     }
 
     fn on_fragment(&mut self, item: Item, ctx: &mut ws::WebsocketContext<Self>) {
@@ -314,6 +401,7 @@ impl Actor for WsSession {
 
     fn started(&mut self, ctx: &mut Self::Context) {
         self.slot.attach(ctx.address().recipient());
+        ctx.run_interval(self.limits.ping_interval, Self::heartbeat);
         self.metrics.connections_active.inc();
         log::info!("conn={} run={} connected", self.slot.id, self.run_id);
     }
@@ -333,15 +421,31 @@ impl StreamHandler<Result<ws::Message, ProtocolError>> for WsSession {
             Ok(ws::Message::Continuation(item)) => self.on_fragment(item, ctx),
             Ok(ws::Message::Ping(bytes)) => ctx.pong(&bytes),
             Ok(ws::Message::Pong(_) | ws::Message::Nop) => {}
-            Ok(ws::Message::Close(reason)) => {
+            Ok(ws::Message::Close(reason)) if !self.lifecycle.close_sent() => {
                 ctx.close(reason);
                 ctx.stop();
             }
+            Ok(ws::Message::Close(_)) => self.end_drain(ctx),
             Err(error) => {
                 log::info!("conn={} run={} protocol error: {error}", self.slot.id, self.run_id);
-                let code = if matches!(error, ProtocolError::Overflow) { CloseCode::Size } else { CloseCode::Protocol };
+                let code = match error {
+                    ProtocolError::Overflow => CloseCode::Size,
+                    ref stalled if is_stalled_frame(stalled) => CloseCode::Policy,
+                    _ => CloseCode::Protocol,
+                };
                 self.close(code, error.to_string(), ctx);
             }
+        }
+    }
+
+    fn finished(&mut self, ctx: &mut Self::Context) {
+        if self.lifecycle.close_sent() {
+            // What the client sent is published even if it left without its
+            // Close: actix drops a publish whose session stopped before the
+            // producer took it.
+            self.end_drain(ctx);
+        } else {
+            ctx.stop();
         }
     }
 }
@@ -350,9 +454,25 @@ impl Handler<GoingAway> for WsSession {
     type Result = ();
 
     fn handle(&mut self, _: GoingAway, ctx: &mut Self::Context) {
-        self.closing = true;
-        self.update_gate();
-        self.close_if_done(ctx);
+        if self.lifecycle == Lifecycle::Open {
+            self.lifecycle = Lifecycle::Finishing;
+            ctx.run_later(self.limits.close_drain_deadline, |act, ctx| {
+                if act.lifecycle == Lifecycle::Finishing {
+                    act.send_close(ctx);
+                }
+            });
+        }
+    }
+}
+
+/// The byte stream of the context's own decoder, which the [`FrameReader`] replaces: it never yields.
+struct NoBytes;
+
+impl futures_core::Stream for NoBytes {
+    type Item = Result<web::Bytes, actix_web::error::PayloadError>;
+
+    fn poll_next(self: std::pin::Pin<&mut Self>, _: &mut std::task::Context<'_>) -> std::task::Poll<Option<Self::Item>> {
+        std::task::Poll::Pending
     }
 }
 

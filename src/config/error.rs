@@ -51,6 +51,8 @@ pub enum Problem {
     OutOfRange { min: u64, max: u64, unit: &'static str },
     #[error("must be a non-negative number of seconds")]
     NotSeconds,
+    #[error("must be a positive number of seconds")]
+    NotPositiveSeconds,
     #[error("'{0}' is not a boolean")]
     NotBoolean(String),
     #[error("'{0}' is not host:port")]

@@ -80,6 +80,10 @@ impl Settings {
             max_frame_bytes: websocket.ws_max_frame_bytes,
             max_frames_in_flight: websocket.ws_max_frames_in_flight,
             answer_deadline: websocket.ws_answer_deadline_ms,
+            ping_interval: websocket.ws_ping_interval,
+            pong_timeout: websocket.ws_pong_timeout,
+            frame_receive_deadline: websocket.ws_frame_receive_deadline,
+            close_drain_deadline: websocket.ws_close_drain_deadline_ms,
         };
         let max_inflight_bytes = kafka.kafka_max_inflight_bytes;
         let presign_expiry = blob.s3_presign_expiry;

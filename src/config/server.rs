@@ -36,7 +36,11 @@ pub struct ServerConfig {
         value_parser = origins
     )]
     pub cors_origins: Origins,
-    /// Seconds that shutdown gives sessions to answer what they received and the producer to flush.
+    /// Seconds the producer gets to flush at shutdown, once the sessions closed. The sessions get what their own
+    /// deadlines need before that: `WS_ANSWER_DEADLINE_MS` + 2 x `WS_CLOSE_DRAIN_DEADLINE_MS` + 1 s. So shutdown takes
+    /// at most those plus this plus 1 s: 51 s with the defaults, the least to give Kubernetes'
+    /// `terminationGracePeriodSeconds` (its default 30 s cuts a shutdown that waits on a stalled broker). A second
+    /// SIGTERM or SIGINT exits at once.
     #[arg(long, env = "SHUTDOWN_FLUSH_TIMEOUT", value_name = "SECONDS", default_value = "5.0", value_parser = values::seconds)]
     pub shutdown_flush_timeout: Duration,
 }

@@ -20,6 +20,9 @@ fn defaults_match_the_protocol() {
     assert!(s.metrics_enabled);
     assert_eq!(s.cors_origins.len(), 4);
     assert_eq!((s.session.answer_deadline, s.max_inflight_bytes), (Duration::from_secs(40), 64 << 20));
+    assert_eq!(s.session.close_drain_deadline, Duration::from_secs(2));
+    assert_eq!(crate::server::shutdown_within(&s), Duration::from_secs(51), "what the README tells Kubernetes to wait");
+    assert!(error(&[("WS_CLOSE_DRAIN_DEADLINE_MS", "10001")]).starts_with("WS_CLOSE_DRAIN_DEADLINE_MS: must be 0 to 10000"));
     assert_eq!(s.kafka.message_timeout, Duration::from_secs(39), "librdkafka gives up a second before the answer is due");
     assert!(error(&[("WS_ANSWER_DEADLINE_MS", "45000")]).starts_with("WS_ANSWER_DEADLINE_MS: must be 2000 to 44000"));
     assert!(error(&[("KAFKA_MESSAGE_TIMEOUT_MS", "10000")]).starts_with("KAFKA_MESSAGE_TIMEOUT_MS: replaced by WS_ANSWER_DEADLINE_MS"));

@@ -4,7 +4,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
 use actix::{Actor, Context, Handler, MessageResult};
-use matyan_actors::kafka_producer::{BrokerHealth, BrokerUnready, CheckBroker, Flush, Publish, Published, TopicUnusable};
+use matyan_actors::kafka_producer::{BrokerHealth, BrokerUnready, CheckBroker, Flush, Publish, TopicUnusable};
 use matyan_actors::presign::{BlobStore, BucketCreation, BucketName, BucketStatus, PresignError, SignedPut, StoreError};
 use matyan_actors::Health;
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
@@ -41,11 +41,11 @@ impl Actor for FakeProducer {
 }
 
 impl Handler<Publish> for FakeProducer {
-    type Result = MessageResult<Publish>;
+    type Result = ();
 
-    fn handle(&mut self, msg: Publish, _: &mut Context<Self>) -> Self::Result {
+    fn handle(&mut self, msg: Publish, _: &mut Context<Self>) {
         self.published.lock().unwrap().push((msg.key.to_string(), msg.frame.len()));
-        MessageResult(Published::answered(self.ack.clone()))
+        msg.answer(self.ack.clone());
     }
 }
 

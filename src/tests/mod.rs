@@ -7,4 +7,5 @@ mod fakes;
 mod gateway;
 mod http_surface;
 mod presign;
+mod shutdown;
 mod websocket;

@@ -10,7 +10,6 @@
 //!
 //! The tests freeze that broker, so they take turns.
 
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::support::*;
@@ -44,19 +43,7 @@ fn stock_clients_lose_no_tracked_point_through_a_broker_freeze() {
     let points = (freeze.as_millis() as usize + 10_000) / INTERVAL_MS as usize;
     let _broker = STALL_BROKER.take_turn();
     let frontier = start_on_stall_broker();
-    let python =
-        std::env::var("MATYAN_STACK_PYTHON").expect("MATYAN_STACK_PYTHON is set by scripts/local-stack.sh env (run scripts/test.sh)");
-    let driver = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/client/stream_points.py");
-    let clients: Vec<_> = (0..CLIENTS)
-        .map(|_| {
-            Command::new(&python)
-                .args([driver, &frontier.url(""), &points.to_string(), &INTERVAL_MS.to_string()])
-                .stdout(Stdio::piped())
-                .stderr(Stdio::piped())
-                .spawn()
-                .expect("start a stock client")
-        })
-        .collect();
+    let clients: Vec<_> = (0..CLIENTS).map(|_| StockClient::stream_points(&frontier.url(""), points, INTERVAL_MS)).collect();
 
     std::thread::sleep(Duration::from_secs(4));
     let frozen = STALL_BROKER.freeze();
@@ -66,13 +53,7 @@ fn stock_clients_lose_no_tracked_point_through_a_broker_freeze() {
     drop(frozen);
     wait_for_readiness(&frontier, 200, Duration::from_secs(30));
 
-    let mut runs = Vec::new();
-    for client in clients {
-        let output = client.wait_with_output().unwrap();
-        assert!(output.status.success(), "client failed: {}", String::from_utf8_lossy(&output.stderr));
-        let report: Value = serde_json::from_slice(output.stdout.trim_ascii()).expect("the driver prints one JSON line");
-        runs.push(report);
-    }
+    let runs: Vec<Value> = clients.into_iter().map(StockClient::report).collect();
     let run_ids: Vec<&str> = runs.iter().map(|r| r["run_id"].as_str().unwrap()).collect();
     let records = stall_records(&run_ids, CLIENTS * points);
     let (mut lost, mut duplicates) = (0, 0);

@@ -16,11 +16,10 @@ use rdkafka::types::RDKafkaErrorCode;
 use rdkafka::ClientContext;
 use tokio::sync::oneshot;
 
+use super::receipt::{BatchOutcome, EnqueueProgress, Publish, Undelivered};
 use super::{KafkaProducer, ProducerFailed, Republish};
 use crate::backpressure::InflightPermit;
 use crate::protocol::EncodedFrame;
-
-pub type BatchOutcome = Result<(), KafkaError>;
 
 /// How often one batch is republished after its producer failed; past that,
 /// its error is the answer (a broker that keeps refusing must not keep it forever).
@@ -38,7 +37,11 @@ pub struct BatchDelivery {
     held: AtomicBool,
     republished: AtomicUsize,
     first_error: Mutex<Option<KafkaError>>,
+    /// Some record was acked, or failed after it may have reached the broker.
+    maybe_published: AtomicBool,
     done: Mutex<Option<oneshot::Sender<BatchOutcome>>>,
+    /// How much of it librdkafka has had, and whether its receipt withdrew it.
+    pub progress: Arc<EnqueueProgress>,
     /// Released with the batch, once it is answered and librdkafka holds none of its records.
     _permit: InflightPermit,
 }
@@ -53,26 +56,21 @@ pub enum Settled {
 }
 
 impl BatchDelivery {
-    pub fn new(
-        key: Arc<str>,
-        frame: EncodedFrame,
-        generation: u64,
-        permit: InflightPermit,
-    ) -> (Arc<Self>, oneshot::Receiver<BatchOutcome>) {
-        let (tx, rx) = oneshot::channel();
-        let remaining = AtomicUsize::new(frame.len() + 1);
-        let delivery = Self {
+    pub fn new(publish: Publish, generation: u64) -> Arc<Self> {
+        let Publish { key, frame, permit, answer, progress } = publish;
+        Arc::new(Self {
+            remaining: AtomicUsize::new(frame.len() + 1),
             key,
             frame,
             generation: AtomicU64::new(generation),
-            remaining,
             held: AtomicBool::new(false),
             republished: AtomicUsize::new(0),
             first_error: Mutex::new(None),
-            done: Mutex::new(Some(tx)),
+            maybe_published: AtomicBool::new(false),
+            done: Mutex::new(Some(answer)),
+            progress,
             _permit: permit,
-        };
-        (Arc::new(delivery), rx)
+        })
     }
 
     pub fn generation(&self) -> u64 {
@@ -96,7 +94,7 @@ impl BatchDelivery {
     pub fn restart(&self, generation: u64) -> bool {
         if self.republished.fetch_add(1, Ordering::AcqRel) >= MAX_REPUBLISH {
             let error = lock(&self.first_error).take().unwrap_or(KafkaError::MessageProduction(RDKafkaErrorCode::Fatal));
-            self.answer(Err(error));
+            self.fail(error);
             return false;
         }
         self.held.store(false, Ordering::Release);
@@ -107,7 +105,7 @@ impl BatchDelivery {
     }
 
     /// Reports one record (or, with `Ok`, the end of enqueuing) from producer `generation`.
-    pub fn settle(&self, generation: u64, result: BatchOutcome) -> Settled {
+    pub fn settle(&self, generation: u64, result: Result<(), KafkaError>) -> Settled {
         if generation != self.generation() {
             return Settled::Pending;
         }
@@ -123,9 +121,20 @@ impl BatchDelivery {
         if self.held.load(Ordering::Acquire) {
             return Settled::Held;
         }
-        let outcome = lock(&self.first_error).take().map_or(Ok(()), Err);
-        self.answer(outcome);
+        match lock(&self.first_error).take() {
+            Some(error) => self.fail(error),
+            None => self.answer(Ok(())),
+        }
         Settled::Answered
+    }
+
+    /// Some of it is in Kafka, or may be: a failure's answer says so.
+    pub fn may_be_published(&self) {
+        self.maybe_published.store(true, Ordering::Release);
+    }
+
+    fn fail(&self, error: KafkaError) {
+        self.answer(Err(Undelivered { error, maybe_published: self.maybe_published.load(Ordering::Acquire) }));
     }
 
     fn answer(&self, outcome: BatchOutcome) {
@@ -143,6 +152,15 @@ pub fn producer_failed(error: &KafkaError) -> bool {
         error.rdkafka_error_code(),
         Some(Fatal | PurgeQueue | PurgeInflight | ProducerFenced | InvalidProducerEpoch | OutOfOrderSequenceNumber | UnknownProducerId)
     )
+}
+
+/// librdkafka's word on a failed record: it may be in the topic when it was
+/// sent before failing (a timeout while the broker held the request).
+fn possibly_persisted(message: &rdkafka::message::BorrowedMessage<'_>) -> bool {
+    use rdkafka::bindings::{rd_kafka_message_status, rd_kafka_msg_status_t};
+    // SAFETY: the pointer is the live message of this delivery report; the call only reads its status.
+    let status = unsafe { rd_kafka_message_status(message.ptr()) };
+    status != rd_kafka_msg_status_t::RD_KAFKA_MSG_STATUS_NOT_PERSISTED
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -198,7 +216,19 @@ impl ProducerContext for DeliveryContext {
         if result.is_ok() && !self.acked.load(Ordering::Relaxed) {
             self.acked.store(true, Ordering::Release);
         }
-        if batch.settle(self.generation, result.as_ref().map(|_| ()).map_err(|(error, _)| error.clone())) == Settled::Held {
+        let result = match result {
+            Ok(_) => {
+                batch.may_be_published();
+                Ok(())
+            }
+            Err((error, message)) => {
+                if possibly_persisted(message) {
+                    batch.may_be_published();
+                }
+                Err(error.clone())
+            }
+        };
+        if batch.settle(self.generation, result) == Settled::Held {
             self.actor.do_send(Republish(batch));
         }
     }
@@ -216,6 +246,12 @@ mod tests {
         FrameEncoder::new("run", FrameLimits { max_record_bytes: 1000 }).encode(&text, chrono::Utc::now()).unwrap()
     }
 
+    /// A batch of `messages` records on producer 0, and the receiver of its answer.
+    fn new_batch(messages: usize, permit: InflightPermit) -> (Arc<BatchDelivery>, oneshot::Receiver<BatchOutcome>) {
+        let (publish, receipt) = Publish::new("run".into(), frame(messages), permit);
+        (BatchDelivery::new(publish, 0), receipt.outcome)
+    }
+
     fn timed_out() -> KafkaError {
         KafkaError::MessageProduction(RDKafkaErrorCode::MessageTimedOut)
     }
@@ -223,21 +259,34 @@ mod tests {
     #[test]
     fn answers_once_after_every_record_and_the_enqueue_guard() {
         let budget = InflightBudget::new(1000, &prometheus::Registry::new()).unwrap();
-        let (batch, mut rx) = BatchDelivery::new("run".into(), frame(2), 0, budget.reserve(300));
+        let (batch, mut rx) = new_batch(2, budget.reserve(300));
         assert_eq!(batch.settle(0, Ok(())), Settled::Pending);
         assert_eq!(batch.settle(0, Err(timed_out())), Settled::Pending);
         assert!(rx.try_recv().is_err(), "still enqueuing");
         assert_eq!(batch.settle(0, Ok(())), Settled::Answered);
-        assert_eq!(rx.try_recv().unwrap(), Err(timed_out()));
+        assert_eq!(rx.try_recv().unwrap(), Err(Undelivered { error: timed_out(), maybe_published: false }));
         assert_eq!(budget.bytes_in_flight(), 300, "held while librdkafka still holds the records");
         drop(batch);
         assert_eq!(budget.bytes_in_flight(), 0);
     }
 
     #[test]
+    fn a_failure_after_some_record_may_have_landed_says_so() {
+        let budget = InflightBudget::new(1000, &prometheus::Registry::new()).unwrap();
+        let (batch, mut rx) = new_batch(2, budget.reserve(10));
+        batch.settle(0, Ok(()));
+        batch.may_be_published();
+        batch.settle(0, Ok(()));
+        batch.settle(0, Err(timed_out()));
+        let undelivered = rx.try_recv().unwrap().unwrap_err();
+        assert_eq!(undelivered, Undelivered { error: timed_out(), maybe_published: true });
+        assert!(undelivered.to_string().ends_with("; some of its records may be in Kafka all the same"), "{undelivered}");
+    }
+
+    #[test]
     fn a_failed_producer_holds_the_batch_for_a_new_one() {
         let budget = InflightBudget::new(1000, &prometheus::Registry::new()).unwrap();
-        let (batch, mut rx) = BatchDelivery::new("run".into(), frame(2), 0, budget.reserve(10));
+        let (batch, mut rx) = new_batch(2, budget.reserve(10));
         batch.settle(0, Ok(()));
         batch.settle(0, Err(KafkaError::MessageProduction(RDKafkaErrorCode::ProducerFenced)));
         assert_eq!(batch.settle(0, Ok(())), Settled::Held, "not answered: republished instead");
@@ -255,12 +304,13 @@ mod tests {
     #[test]
     fn a_batch_republished_too_often_is_answered_with_its_error() {
         let budget = InflightBudget::new(1000, &prometheus::Registry::new()).unwrap();
-        let (batch, mut rx) = BatchDelivery::new("run".into(), frame(1), 0, budget.reserve(10));
+        let (batch, mut rx) = new_batch(1, budget.reserve(10));
         for generation in 0..=MAX_REPUBLISH as u64 {
             batch.settle(generation, Ok(()));
             assert_eq!(batch.settle(generation, Err(KafkaError::MessageProduction(RDKafkaErrorCode::Fatal))), Settled::Held);
             assert_eq!(batch.restart(generation + 1), generation < MAX_REPUBLISH as u64);
         }
-        assert_eq!(rx.try_recv().unwrap(), Err(KafkaError::MessageProduction(RDKafkaErrorCode::Fatal)));
+        let fatal = KafkaError::MessageProduction(RDKafkaErrorCode::Fatal);
+        assert_eq!(rx.try_recv().unwrap(), Err(Undelivered { error: fatal, maybe_published: false }));
     }
 }

@@ -4,7 +4,9 @@
 //! each, and its answer arrives when the broker has acknowledged all of them
 //! (or names the first failure). When librdkafka's queue is full, the batch
 //! waits in a FIFO backlog and is retried shortly: backpressure, not an error.
-//! Later requests queue behind it, so records keep their order.
+//! Later requests queue behind it, so records keep their order. A batch whose
+//! answer deadline passed while it waited there is withdrawn, never enqueued
+//! after its session answered `error` (see [`Published::acked_within`]).
 //!
 //! A producer that fails for good (librdkafka's fatal error: fenced, sequence
 //! lost) is replaced by a new one with the same settings, and every batch not
@@ -13,6 +15,7 @@
 
 mod config;
 mod delivery;
+mod receipt;
 
 use std::collections::VecDeque;
 use std::ffi::CString;
@@ -23,18 +26,18 @@ use actix::prelude::*;
 use prometheus::{IntCounter, Registry};
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::producer::{BaseRecord, Producer, PurgeConfig, ThreadedProducer};
-use tokio::sync::oneshot;
 
 pub use config::{Compression, KafkaSettings};
 use delivery::{BatchDelivery, DeliveryContext};
+pub use receipt::{Publish, PublishError, Published, Unacknowledged};
 
-use crate::backpressure::InflightPermit;
 use crate::health::{Health, PROBE_TTL};
-use crate::protocol::EncodedFrame;
 use crate::ttl_cache::TtlCache;
 
 /// How often a full producer queue is retried.
 const QUEUE_FULL_RETRY: Duration = Duration::from_millis(2);
+/// Requests queued before a `send` waits for room (readiness and flush use
+/// `send`; sessions publish with `do_send`, which keeps frame order).
 const MAILBOX_CAPACITY: usize = 4096;
 /// The answered-batch list is swept through once it holds this many entries (or twice as many as after the last sweep).
 const MIN_SWEEP: usize = 4096;
@@ -44,14 +47,6 @@ const FAILED_PRODUCER_DRAIN: Duration = Duration::from_secs(2);
 /// Least time between two rebuilds, and the wait before trying again when a
 /// replacement producer cannot even be created.
 const REBUILD_RETRY: Duration = Duration::from_secs(1);
-
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
-pub enum PublishError {
-    #[error("Kafka did not acknowledge the messages: {0}")]
-    Kafka(#[from] KafkaError),
-    #[error("the producer is shutting down")]
-    Stopped,
-}
 
 /// Why the broker is not usable for the ingestion topic; the text is what
 /// readiness reports (`recovering: …` or `error: …`).
@@ -80,39 +75,6 @@ pub enum TopicUnusable {
 }
 
 pub type BrokerHealth = Health<BrokerUnready>;
-
-/// Publish one frame's records under one key (the run id). The answer comes
-/// at once, once they are enqueued: a receipt to await the broker's acks on,
-/// so the acks wake the session directly, not the producer actor first.
-#[derive(Message)]
-#[rtype(result = "Published")]
-pub struct Publish {
-    pub key: Arc<str>,
-    pub frame: EncodedFrame,
-    /// The frame's share of the bytes in flight, held until its last record is answered for.
-    pub permit: InflightPermit,
-}
-
-/// The pending outcome of a [`Publish`].
-pub struct Published(oneshot::Receiver<delivery::BatchOutcome>);
-
-impl Published {
-    /// A receipt that already holds its outcome: for producers that answer at
-    /// once, such as the fakes of the in-process tests.
-    pub fn answered(outcome: Result<(), KafkaError>) -> Self {
-        let (sender, receiver) = oneshot::channel();
-        let _ = sender.send(outcome);
-        Self(receiver)
-    }
-
-    /// Resolves when every record is acknowledged, or names the first failure.
-    pub async fn acked(self) -> Result<(), PublishError> {
-        match self.0.await {
-            Ok(outcome) => outcome.map_err(PublishError::from),
-            Err(_) => Err(PublishError::Stopped),
-        }
-    }
-}
 
 /// Is the broker usable for the ingestion topic? (cached for a second)
 #[derive(Message)]
@@ -207,6 +169,14 @@ struct TopicCheck {
 impl KafkaProducer {
     /// Creates the producer and starts the actor that owns it.
     pub fn start(settings: &KafkaSettings, registry: &Registry) -> Result<Addr<Self>, StartError> {
+        Self::start_with_mailbox(settings, registry, MAILBOX_CAPACITY)
+    }
+
+    /// [`KafkaProducer::start`] with a mailbox of `capacity` requests: tests
+    /// fill a small one to show that a full mailbox changes no frame's order
+    /// (sessions publish with `do_send`, which never waits for room; the
+    /// bytes in flight bound what the mailbox holds).
+    pub fn start_with_mailbox(settings: &KafkaSettings, registry: &Registry, capacity: usize) -> Result<Addr<Self>, StartError> {
         let rebuilds = IntCounter::new(
             "matyan_kafka_producer_rebuilds_total",
             "Kafka producers replaced after a fatal error (fenced, sequence lost)",
@@ -217,7 +187,8 @@ impl KafkaProducer {
             "Topic metadata requests made for readiness; the probes that come while one runs, or in the second after, share its answer",
         )?;
         registry.register(Box::new(topic_checks.clone()))?;
-        let ctx = Context::new();
+        let mut ctx = Context::new();
+        ctx.set_mailbox_capacity(capacity);
         let producer = Arc::new(settings.client_config().create_with_context(DeliveryContext::new(0, ctx.address()))?);
         Ok(ctx.run(Self {
             settings: settings.clone(),
@@ -242,15 +213,22 @@ impl KafkaProducer {
         self.recovery.as_ref().is_some_and(|r| !r.rebuilt)
     }
 
-    /// Enqueues what it can of a batch.
+    /// Enqueues what it can of a batch; nothing of one its receipt withdrew.
     fn enqueue(&self, batch: &mut PendingBatch) -> Result<(), Stall> {
         let delivery = &batch.delivery;
+        let mut progress = delivery.progress.lock();
+        if progress.withdrawn() {
+            return Ok(());
+        }
         while batch.next < delivery.frame.len() {
             let record = BaseRecord::with_opaque_to(&self.topic, Arc::clone(delivery))
                 .key(delivery.key.as_bytes())
                 .payload(delivery.frame.record(batch.next));
             match self.producer.send(record) {
-                Ok(()) => batch.next += 1,
+                Ok(()) => {
+                    batch.next += 1;
+                    progress.handed_over(batch.next);
+                }
                 Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), _)) => return Err(Stall::QueueFull),
                 Err((error, _)) if delivery::producer_failed(&error) => return Err(Stall::ProducerFailed(error.to_string())),
                 Err((error, _)) => {
@@ -267,6 +245,8 @@ impl KafkaProducer {
     }
 
     fn drain_backlog(&mut self, ctx: &mut Context<Self>) {
+        // Frames answered `error` while they waited: they give back their share of the budget at once.
+        self.backlog.retain(|batch| !batch.delivery.progress.is_withdrawn());
         if self.rebuilding() {
             return;
         }
@@ -374,26 +354,19 @@ pub enum StartError {
 
 impl Actor for KafkaProducer {
     type Context = Context<Self>;
-
-    fn started(&mut self, ctx: &mut Self::Context) {
-        // Frames from every connection come through here; past this many
-        // queued requests, sessions wait for room (they never drop a frame).
-        ctx.set_mailbox_capacity(MAILBOX_CAPACITY);
-    }
 }
 
 impl Handler<Publish> for KafkaProducer {
-    type Result = MessageResult<Publish>;
+    type Result = ();
 
-    fn handle(&mut self, msg: Publish, ctx: &mut Context<Self>) -> Self::Result {
+    fn handle(&mut self, msg: Publish, ctx: &mut Context<Self>) {
         self.prune_answered();
-        let (delivery, done) = BatchDelivery::new(msg.key, msg.frame, self.generation, msg.permit);
+        let delivery = BatchDelivery::new(msg, self.generation);
         self.unanswered.push_back(Arc::downgrade(&delivery));
         self.backlog.push_back(PendingBatch { delivery, next: 0 });
         if self.backlog.len() == 1 {
             self.drain_backlog(ctx);
         }
-        MessageResult(Published(done))
     }
 }
 
