@@ -79,8 +79,11 @@ impl FrameAnswer {
     }
 }
 
-/// The stock client resends a frame after waiting this long for its answer.
-const CLIENT_ANSWER_WAIT: Duration = Duration::from_secs(15);
+/// The stock client resends a frame after waiting 15 s for its answer. An
+/// identical frame read this long after its original can be that resend; the
+/// margin covers an original that waited in the socket before we read it.
+/// One read sooner is a new frame, pipelined, and gets its own answer.
+const RESEND_MIN_AGE: Duration = Duration::from_secs(10);
 /// How long after its original's answer left a resend can still be one that
 /// crossed it (the client sleeps 0.1 s between its timeout and the resend).
 const RESEND_CROSSING: Duration = Duration::from_secs(1);
@@ -124,18 +127,19 @@ impl AnswerQueue {
     /// answer. So is one that crossed its original's answer on the wire (the
     /// answer left just after the client's timeout): the client takes that
     /// answer for the resend, and answering again would put every later answer
-    /// one frame behind.
+    /// one frame behind. Only a frame read at least [`RESEND_MIN_AGE`] after
+    /// its original is taken for a resend: every frame gets one answer.
     fn absorb_resend(&mut self, text: &str, now: Instant) -> bool {
-        if let Some(original) = self.slots.iter_mut().find(|slot| slot.published.as_ref().is_some_and(|p| p.text == text)) {
+        let resends = |p: &PublishedFrame| p.text == text && now.duration_since(p.received) >= RESEND_MIN_AGE;
+        if let Some(original) = self.slots.iter_mut().find(|slot| slot.published.as_ref().is_some_and(resends)) {
             original.resends += 1;
             self.resends += 1;
             return true;
         }
-        let crossed = self.last_answered.as_ref().is_some_and(|(original, answered)| {
-            original.text == text
-                && now.duration_since(original.received) >= CLIENT_ANSWER_WAIT
-                && now.duration_since(*answered) < RESEND_CROSSING
-        });
+        let crossed = self
+            .last_answered
+            .as_ref()
+            .is_some_and(|(original, answered)| resends(original) && now.duration_since(*answered) < RESEND_CROSSING);
         if crossed {
             self.last_answered = None;
         }
@@ -154,9 +158,8 @@ impl AnswerQueue {
         let slot = self.slots.pop_front()?;
         self.resends -= slot.resends;
         self.first_seq += 1;
-        if let Some(published) = slot.published {
-            self.last_answered = Some((published, now));
-        }
+        // A resend it absorbed takes this answer: none is left to cross.
+        self.last_answered = slot.published.filter(|_| slot.resends == 0).map(|published| (published, now));
         Some(answer)
     }
 
@@ -503,16 +506,27 @@ mod tests {
     #[test]
     fn a_resend_is_recognised_while_its_frame_is_unanswered() {
         let (mut queue, t0) = (AnswerQueue::default(), Instant::now());
+        let resent = t0 + Duration::from_millis(15_100);
         let seq = queue.reserve(published(t0));
-        assert!(queue.absorb_resend(FRAME, t0));
-        assert!(!queue.absorb_resend(r#"{"type":"add_tag", "tag_name":"a"}"#, t0), "byte-identical only");
+        assert!(queue.absorb_resend(FRAME, resent));
+        assert!(!queue.absorb_resend(r#"{"type":"add_tag", "tag_name":"a"}"#, resent), "byte-identical only");
         assert_eq!(queue.len(), 2, "a resend counts against the in-flight limit until its original is answered");
         queue.fill(seq, FrameAnswer::ok());
-        assert!(queue.absorb_resend(FRAME, t0), "answered, but the answer has not left yet");
-        assert_eq!(queue.pop_ready(t0), Some(FrameAnswer::ok()));
-        assert_eq!(queue.pop_ready(t0), None, "one answer for the frame and its resends");
+        assert!(queue.absorb_resend(FRAME, resent), "answered, but the answer has not left yet");
+        assert_eq!(queue.pop_ready(resent), Some(FrameAnswer::ok()));
+        assert_eq!(queue.pop_ready(resent), None, "one answer for the frame and its resends");
         assert_eq!(queue.len(), 0);
-        assert!(!queue.absorb_resend(FRAME, t0 + Duration::from_millis(100)), "sent again at once after its answer: a new frame");
+        assert!(!queue.absorb_resend(FRAME, resent + Duration::from_millis(100)), "sent again at once after its answer: a new frame");
+    }
+
+    #[test]
+    fn identical_frames_pipelined_are_answered_one_by_one() {
+        let (mut queue, t0) = (AnswerQueue::default(), Instant::now());
+        queue.reserve(published(t0));
+        let soon = t0 + Duration::from_millis(100);
+        assert!(!queue.absorb_resend(FRAME, soon), "read 0.1 s after its twin: a frame of its own");
+        assert!(!queue.absorb_resend(FRAME, t0 + RESEND_MIN_AGE - Duration::from_millis(1)));
+        assert!(queue.absorb_resend(FRAME, t0 + RESEND_MIN_AGE), "as late as the stock client's resend");
     }
 
     #[test]

@@ -173,6 +173,22 @@ fn pipelined_frames_are_answered_in_order() {
 }
 
 #[test]
+fn identical_frames_pipelined_are_each_answered_and_published() {
+    // Only a frame read 10 s or more after its unanswered twin is taken for the stock client's resend.
+    let frontier = Frontier::start(&[]);
+    let run_id = unique_run_id();
+    let mut ws = frontier.ws(&run_id);
+    const FRAMES: usize = 20;
+    for _ in 0..FRAMES {
+        ws.send(r#"{"type":"add_tag","tag_name":"same"}"#);
+    }
+    for i in 0..FRAMES {
+        assert_eq!(ws.answer(), ok_answer(), "answer {i}");
+    }
+    assert_eq!(records_for(&run_id, FRAMES, WAIT).len(), FRAMES);
+}
+
+#[test]
 fn bad_run_ids_are_refused_at_the_upgrade() {
     let frontier = Frontier::start(&[]);
     // Each gets 400 with a JSON detail, before any WebSocket exists.

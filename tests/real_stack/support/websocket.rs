@@ -1,11 +1,14 @@
 //! A WebSocket client for one run, and raw frames for what it cannot send.
 
 use std::net::TcpStream;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use tungstenite::stream::MaybeTlsStream;
 use tungstenite::WebSocket;
+
+/// Longer than any answer deadline a test sets (the default is 40 s).
+const ANSWER_PATIENCE: Duration = Duration::from_secs(60);
 
 /// The handshake answer of a refused upgrade (its status and body).
 pub type Refusal = tungstenite::http::Response<Option<Vec<u8>>>;
@@ -42,12 +45,16 @@ impl WsClient {
         self.socket.send(tungstenite::Message::text(text)).expect("send frame");
     }
 
-    /// The next text answer, parsed.
+    /// The next text answer, parsed. Fails after [`ANSWER_PATIENCE`], even
+    /// while the server's pings keep each read within its timeout.
     pub fn answer(&mut self) -> Value {
+        let asked = Instant::now();
         loop {
             match self.socket.read().expect("read answer") {
                 tungstenite::Message::Text(text) => return serde_json::from_str(&text).expect("answer is JSON"),
-                tungstenite::Message::Ping(_) | tungstenite::Message::Pong(_) => continue,
+                tungstenite::Message::Ping(_) | tungstenite::Message::Pong(_) => {
+                    assert!(asked.elapsed() < ANSWER_PATIENCE, "no answer within {ANSWER_PATIENCE:?}, only pings")
+                }
                 other => panic!("expected a text answer, got {other:?}"),
             }
         }
