@@ -287,3 +287,14 @@ async fn readiness_is_not_ok_while_the_producer_has_failed_for_good() {
         }
     }
 }
+
+#[actix::test]
+async fn a_fatal_error_on_an_idle_producer_replaces_it_without_a_frame_or_a_probe() {
+    let harness = Harness::start(&bootstrap("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092"));
+    harness.producer.send(InjectFatalError).await.unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while harness.rebuilds() == 0 {
+        assert!(Instant::now() < deadline, "librdkafka's error report alone did not start the rebuild");
+        actix::clock::sleep(Duration::from_millis(50)).await;
+    }
+}

@@ -249,6 +249,8 @@ fn memory_stays_bounded_while_clients_push_into_a_stopped_broker() {
         answers.load(Ordering::Relaxed)
     );
     assert!(peak_rss < RSS_BOUND_KIB, "peak RSS {peak_rss} KiB");
-    // The budget is soft by at most what the sessions had already read.
-    assert!(peak_inflight < (BUDGET + 100 * frame.len()) as f64, "peak bytes in flight {peak_inflight}");
+    // The budget is soft by what the sessions had already read, and the gauge counts those
+    // bytes too: up to 160 KiB per connection, as docs/operations.md states.
+    const READ_PER_CONNECTION: usize = 160 << 10;
+    assert!(peak_inflight < (BUDGET + 100 * READ_PER_CONNECTION) as f64, "peak bytes in flight {peak_inflight}");
 }
