@@ -17,7 +17,7 @@ use rdkafka::ClientContext;
 use tokio::sync::oneshot;
 
 use super::receipt::{BatchOutcome, EnqueueProgress, Publish, Undelivered};
-use super::{KafkaProducer, ProducerFailed, Republish};
+use super::{ClientErrorReported, KafkaProducer, Republish};
 use crate::backpressure::InflightPermit;
 use crate::protocol::EncodedFrame;
 
@@ -200,11 +200,10 @@ impl DeliveryContext {
 impl ClientContext for DeliveryContext {
     fn error(&self, error: KafkaError, reason: &str) {
         log::error!("librdkafka: {error}: {reason}");
-        match error.rdkafka_error_code() {
-            Some(RDKafkaErrorCode::Fatal) => self.actor.do_send(ProducerFailed { generation: self.generation, cause: reason.to_owned() }),
-            // "All brokers are down" follows the error that says why; keep that one.
-            Some(RDKafkaErrorCode::AllBrokersDown) => {}
-            _ => *lock(&self.last_error) = Some(reason.to_owned()),
+        self.actor.do_send(ClientErrorReported { generation: self.generation });
+        // "All brokers are down" follows the error that says why; keep that one.
+        if error.rdkafka_error_code() != Some(RDKafkaErrorCode::AllBrokersDown) {
+            *lock(&self.last_error) = Some(reason.to_owned());
         }
     }
 }

@@ -100,12 +100,13 @@ pub struct Flush {
 #[rtype(result = "()")]
 pub struct InjectFatalError;
 
-/// From the delivery context: producer `generation` failed for good.
+/// From the delivery context: librdkafka reported an error on producer
+/// `generation`. A fatal one comes with its underlying code (`ProducerFenced`,
+/// say), not `Fatal`, so the actor asks the client whether it failed for good.
 #[derive(Message)]
 #[rtype(result = "()")]
-struct ProducerFailed {
+struct ClientErrorReported {
     generation: u64,
-    cause: String,
 }
 
 /// From the delivery context: a batch whose records failed with their producer.
@@ -370,12 +371,15 @@ impl Handler<Publish> for KafkaProducer {
     }
 }
 
-impl Handler<ProducerFailed> for KafkaProducer {
+impl Handler<ClientErrorReported> for KafkaProducer {
     type Result = ();
 
-    fn handle(&mut self, msg: ProducerFailed, ctx: &mut Context<Self>) {
-        if msg.generation == self.generation {
-            self.begin_recovery(msg.cause, ctx);
+    fn handle(&mut self, msg: ClientErrorReported, ctx: &mut Context<Self>) {
+        if msg.generation != self.generation {
+            return;
+        }
+        if let Some((_, cause)) = self.producer.client().fatal_error() {
+            self.begin_recovery(cause, ctx);
         }
     }
 }
