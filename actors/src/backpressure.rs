@@ -25,18 +25,36 @@ use std::time::Instant;
 use prometheus::{IntGauge, Registry};
 
 /// Bytes of frames accepted but not yet acknowledged by Kafka, or still
-/// arriving, in the whole process. Soft: a frame is admitted while any room is left, so the overshoot
-/// is at most what the sessions had already read from their sockets.
+/// arriving, in the whole process. Soft: reading stops once they reach the
+/// maximum, so the overshoot is what the sessions had already read.
+///
+/// Two kinds of room, so that bytes already read can never block each other:
+/// a socket is read while accepted plus arriving bytes are under the maximum
+/// ([`Room::ToRead`]); a frame already read is accepted while accepted bytes
+/// alone are ([`Room::ToAccept`]). Counting arriving bytes there too would let
+/// frames waiting to be accepted spend the whole budget with nothing in
+/// flight to free it.
 pub struct InflightBudget {
     max_bytes: usize,
+    /// Accepted plus arriving.
     bytes: AtomicUsize,
+    arriving: AtomicUsize,
     bytes_gauge: IntGauge,
     frames_gauge: IntGauge,
-    parked: Mutex<ParkedReaders>,
+    /// Sessions parked, or about to park, on either kind of room: releases skip the lock while there are none.
+    waiting: AtomicUsize,
+    parked: Mutex<[ParkedReaders; 2]>,
 }
 
-/// Sessions waiting for room; woken all at once when room frees, which starts
-/// a new epoch (so a session parks at most once per epoch).
+/// What a session waits for room to do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Room {
+    ToRead = 0,
+    ToAccept = 1,
+}
+
+/// Sessions waiting for one kind of room; woken all at once when it frees,
+/// which starts a new epoch (so a session parks at most once per epoch).
 #[derive(Default)]
 struct ParkedReaders {
     epoch: u64,
@@ -49,7 +67,15 @@ impl InflightBudget {
         let frames_gauge = IntGauge::new("matyan_inflight_frames", "Accepted frames not yet acknowledged by Kafka")?;
         registry.register(Box::new(bytes_gauge.clone()))?;
         registry.register(Box::new(frames_gauge.clone()))?;
-        Ok(Arc::new(Self { max_bytes, bytes: AtomicUsize::new(0), bytes_gauge, frames_gauge, parked: Mutex::default() }))
+        Ok(Arc::new(Self {
+            max_bytes,
+            bytes: AtomicUsize::new(0),
+            arriving: AtomicUsize::new(0),
+            bytes_gauge,
+            frames_gauge,
+            waiting: AtomicUsize::new(0),
+            parked: Mutex::default(),
+        }))
     }
 
     /// Counts a frame of `bytes` until the permit is dropped.
@@ -65,48 +91,65 @@ impl InflightBudget {
     }
 
     fn add(&self, bytes: usize) {
-        self.bytes.fetch_add(bytes, Ordering::AcqRel);
+        self.bytes.fetch_add(bytes, Ordering::SeqCst);
         self.bytes_gauge.add(bytes as i64);
     }
 
     #[cfg(test)]
     pub(crate) fn bytes_in_flight(&self) -> usize {
-        self.bytes.load(Ordering::Acquire)
+        self.bytes.load(Ordering::SeqCst)
     }
 
-    fn has_room(&self) -> bool {
-        self.bytes.load(Ordering::Acquire) < self.max_bytes
+    fn has_room(&self, room: Room) -> bool {
+        let bytes = self.bytes.load(Ordering::SeqCst);
+        match room {
+            Room::ToRead => bytes < self.max_bytes,
+            Room::ToAccept => bytes.saturating_sub(self.arriving.load(Ordering::SeqCst)) < self.max_bytes,
+        }
     }
 
     /// Ready when there is room; otherwise the reader is woken when there is.
-    /// The check is repeated under the lock, so a release cannot slip between
-    /// the check and the parking.
-    fn poll_room(&self, cx: &mut Context<'_>, parked_epoch: &Cell<Option<u64>>) -> Poll<()> {
-        if self.has_room() {
+    /// The reader counts itself waiting before it checks again under the lock,
+    /// so a release cannot slip between the check and the parking.
+    fn poll_room(&self, cx: &mut Context<'_>, room: Room, parked_epoch: &Cell<Option<u64>>) -> Poll<()> {
+        if self.has_room(room) {
             return Poll::Ready(());
         }
         let mut parked = self.parked.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        if self.has_room() {
+        let waiters = &mut parked[room as usize];
+        if parked_epoch.get() == Some(waiters.epoch) {
+            return Poll::Pending; // its waker is in the list already
+        }
+        self.waiting.fetch_add(1, Ordering::SeqCst);
+        if self.has_room(room) {
+            self.waiting.fetch_sub(1, Ordering::SeqCst);
             return Poll::Ready(());
         }
-        if parked_epoch.get() != Some(parked.epoch) {
-            parked.wakers.push(cx.waker().clone());
-            parked_epoch.set(Some(parked.epoch));
-        }
+        waiters.wakers.push(cx.waker().clone());
+        parked_epoch.set(Some(waiters.epoch));
         Poll::Pending
     }
 
     fn release(&self, bytes: usize) {
-        let before = self.bytes.fetch_sub(bytes, Ordering::AcqRel);
+        self.bytes.fetch_sub(bytes, Ordering::SeqCst);
         self.bytes_gauge.sub(bytes as i64);
-        if before >= self.max_bytes && before - bytes < self.max_bytes {
-            let wakers = {
-                let mut parked = self.parked.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-                parked.epoch += 1;
-                std::mem::take(&mut parked.wakers)
-            };
-            wakers.into_iter().for_each(Waker::wake);
+        if self.waiting.load(Ordering::SeqCst) == 0 {
+            return;
         }
+        let wakers: Vec<Waker> = {
+            let mut parked = self.parked.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            [Room::ToRead, Room::ToAccept]
+                .into_iter()
+                .filter(|&room| self.has_room(room))
+                .flat_map(|room| {
+                    let waiters = &mut parked[room as usize];
+                    waiters.epoch += 1;
+                    std::mem::take(&mut waiters.wakers)
+                })
+                .collect()
+        };
+        self.waiting.fetch_sub(wakers.len(), Ordering::SeqCst);
+        wakers.into_iter().for_each(Waker::wake);
     }
 }
 
@@ -134,8 +177,10 @@ pub struct ArrivingBytes {
 impl ArrivingBytes {
     pub fn set(&mut self, bytes: usize) {
         if bytes > self.bytes {
+            self.budget.arriving.fetch_add(bytes - self.bytes, Ordering::SeqCst);
             self.budget.add(bytes - self.bytes);
         } else if bytes < self.bytes {
+            self.budget.arriving.fetch_sub(self.bytes - bytes, Ordering::SeqCst);
             self.budget.release(self.bytes - bytes);
         }
         self.bytes = bytes;
@@ -157,12 +202,15 @@ struct GateState {
     open: Cell<bool>,
     waker: Cell<Option<Waker>>,
     budget: Arc<InflightBudget>,
-    parked_epoch: Cell<Option<u64>>,
+    /// The epoch each kind of room last parked this session in.
+    parked_epochs: [Cell<Option<u64>>; 2],
     /// When the socket last gave bytes: the peer's last sign of life.
     last_read: Cell<Instant>,
     /// The peer sent bytes that backpressure keeps unread: it is alive, and
     /// its pongs may be behind them.
     held_back: Cell<bool>,
+    /// When the frame last handed to the session was read from the socket.
+    frame_read_at: Cell<Instant>,
 }
 
 impl ReadGate {
@@ -171,9 +219,10 @@ impl ReadGate {
             open: Cell::new(true),
             waker: Cell::new(None),
             budget,
-            parked_epoch: Cell::new(None),
+            parked_epochs: Default::default(),
             last_read: Cell::new(Instant::now()),
             held_back: Cell::new(false),
+            frame_read_at: Cell::new(Instant::now()),
         }))
     }
 
@@ -205,8 +254,8 @@ impl ReadGate {
     }
 
     /// Is there room in the budget? If not, the reader is woken when there is.
-    pub(crate) fn poll_room(&self, cx: &mut Context<'_>) -> bool {
-        self.0.budget.poll_room(cx, &self.0.parked_epoch).is_ready()
+    pub(crate) fn poll_room(&self, cx: &mut Context<'_>, room: Room) -> bool {
+        self.0.budget.poll_room(cx, room, &self.0.parked_epochs[room as usize]).is_ready()
     }
 
     pub(crate) fn bytes_read(&self) {
@@ -215,6 +264,16 @@ impl ReadGate {
 
     pub(crate) fn set_held_back(&self, held_back: bool) {
         self.0.held_back.set(held_back);
+    }
+
+    /// When the frame the session is handling was read: a frame parked by
+    /// backpressure was read earlier than the session gets it.
+    pub fn frame_read_at(&self) -> Instant {
+        self.0.frame_read_at.get()
+    }
+
+    pub(crate) fn set_frame_read_at(&self, at: Instant) {
+        self.0.frame_read_at.set(at);
     }
 }
 
@@ -246,16 +305,16 @@ mod tests {
         let epoch = Cell::new(None);
 
         let first = budget.reserve(60);
-        assert!(budget.poll_room(&mut cx, &epoch).is_ready(), "60 of 100 bytes: room left");
+        assert!(budget.poll_room(&mut cx, Room::ToRead, &epoch).is_ready(), "60 of 100 bytes: room left");
         let second = budget.reserve(60);
-        assert!(budget.poll_room(&mut cx, &epoch).is_pending());
-        assert!(budget.poll_room(&mut cx, &epoch).is_pending());
-        assert_eq!(budget.parked.lock().unwrap().wakers.len(), 1, "parked once per epoch");
+        assert!(budget.poll_room(&mut cx, Room::ToRead, &epoch).is_pending());
+        assert!(budget.poll_room(&mut cx, Room::ToRead, &epoch).is_pending());
+        assert_eq!(budget.parked.lock().unwrap()[Room::ToRead as usize].wakers.len(), 1, "parked once per epoch");
         assert_eq!((budget.bytes_gauge.get(), budget.frames_gauge.get()), (120, 2));
 
         drop(second);
         assert!(flag.0.load(Ordering::SeqCst), "woken when the budget drops below its maximum");
-        assert!(budget.poll_room(&mut cx, &epoch).is_ready());
+        assert!(budget.poll_room(&mut cx, Room::ToRead, &epoch).is_ready());
         drop(first);
         assert_eq!((budget.bytes_gauge.get(), budget.frames_gauge.get()), (0, 0));
     }
@@ -274,7 +333,7 @@ mod tests {
         assert!(gate.poll_open(&mut cx));
 
         let _spent = gate.budget().reserve(100);
-        assert!(!gate.poll_room(&mut cx), "an open gate still waits for the budget");
+        assert!(!gate.poll_room(&mut cx, Room::ToAccept), "an open gate still waits for the budget");
     }
 
     #[test]
@@ -284,10 +343,34 @@ mod tests {
         arriving.set(80);
         arriving.set(120);
         assert_eq!((budget.bytes_in_flight(), budget.frames_gauge.get()), (120, 0));
-        assert!(!budget.has_room());
+        assert!(!budget.has_room(Room::ToRead));
+        assert!(budget.has_room(Room::ToAccept), "bytes already read never keep a frame from being accepted");
         arriving.set(30);
         assert_eq!(budget.bytes_gauge.get(), 30);
         drop(arriving);
         assert_eq!(budget.bytes_in_flight(), 0);
+    }
+
+    #[test]
+    fn frames_read_but_not_accepted_cannot_spend_the_room_to_accept_them() {
+        let budget = budget(100);
+        let flag = Arc::new(Flag(AtomicBool::new(false)));
+        let waker = Waker::from(Arc::clone(&flag));
+        let mut cx = Context::from_waker(&waker);
+        let (to_read, to_accept) = (Cell::new(None), Cell::new(None));
+
+        // Sessions holding whole frames they have read: nothing in flight would ever free the budget.
+        let mut held = budget.charge();
+        held.set(150);
+        assert!(budget.poll_room(&mut cx, Room::ToRead, &to_read).is_pending(), "no more reading");
+        assert!(budget.poll_room(&mut cx, Room::ToAccept, &to_accept).is_ready(), "but they can be accepted");
+
+        let accepted = budget.reserve(100);
+        held.set(50);
+        assert!(budget.poll_room(&mut cx, Room::ToAccept, &to_accept).is_pending(), "accepted frames fill it");
+        drop(accepted);
+        assert!(flag.0.load(Ordering::SeqCst), "woken when accepted frames are acknowledged");
+        assert!(budget.poll_room(&mut cx, Room::ToAccept, &to_accept).is_ready());
+        assert_eq!(budget.waiting.load(Ordering::SeqCst), 0, "every parked waker was taken");
     }
 }

@@ -1,11 +1,12 @@
 //! Reads a session's frames off its socket, under backpressure.
 //!
-//! While the session's [`ReadGate`] is closed, pings and pongs are still read
-//! and answered, and at most one data frame is taken and parked until the gate
-//! opens; the next data frame stays unread, so TCP pushes back on the client.
+//! While the session cannot take data (its [`ReadGate`] is closed, or the
+//! [`InflightBudget`] has no room to accept), pings and pongs are still read
+//! and answered, and at most one data frame is taken and parked until it can;
+//! the next data frame stays unread, so TCP pushes back on the client.
 //! Bytes of data frames not yet handed to the session (arriving, parked, or
-//! fragments of a message) are charged to the [`InflightBudget`], and data is
-//! read only while the budget has room: what clients park is bounded by it.
+//! fragments of a message) are charged to the budget, and the rest of a
+//! partial frame is read only while it has room: what clients park is bounded by it.
 //! A frame, or a fragmented message, must complete within the receive deadline
 //! (counted while its socket is read).
 //!
@@ -15,7 +16,7 @@ use std::future::Future;
 use std::io;
 use std::pin::Pin;
 use std::task::{Context, Poll};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use actix_codec::Decoder;
 use actix_http::ws::{Codec, Frame, Item, Message, ProtocolError};
@@ -25,7 +26,7 @@ use bytestring::ByteString;
 use futures_core::Stream;
 use tokio::time::Sleep;
 
-use crate::backpressure::{ArrivingBytes, ReadGate};
+use crate::backpressure::{ArrivingBytes, ReadGate, Room};
 
 /// Control frames carry at most this many payload bytes (RFC 6455 §5.5).
 const MAX_CONTROL_PAYLOAD: u64 = 125;
@@ -92,8 +93,10 @@ pub struct FrameReader<S> {
     receive_deadline: Duration,
     /// Bytes read and not yet decoded.
     buf: BytesMut,
-    /// A data frame taken while the gate was closed, and its length.
-    parked: Option<(Message, usize)>,
+    /// A data frame taken while the session could not take it: its length and when it was read.
+    parked: Option<(Message, usize, Instant)>,
+    /// When the first bytes in the buffer were read from the socket.
+    frame_read_at: Option<Instant>,
     /// Payload bytes of the fragmented message being received.
     fragment_bytes: Option<usize>,
     arriving: ArrivingBytes,
@@ -114,6 +117,7 @@ impl<S> FrameReader<S> {
             receive_deadline,
             buf: BytesMut::new(),
             parked: None,
+            frame_read_at: None,
             fragment_bytes: None,
             arriving,
             deadline: None,
@@ -122,14 +126,21 @@ impl<S> FrameReader<S> {
     }
 
     fn update_charge(&mut self) {
-        let parked = self.parked.as_ref().map_or(0, |(_, len)| *len);
+        let parked = self.parked.as_ref().map_or(0, |(_, len, _)| *len);
         self.arriving.set(self.buf.len() + parked + self.fragment_bytes.unwrap_or(0));
     }
 
-    /// Data may be read: the gate is open, or it is closed and nothing is
-    /// parked yet; and the budget has room.
+    /// A data frame may be decoded when nothing is parked (a parked frame is
+    /// handed over first), and it is whole in the buffer (decoding it takes no
+    /// new memory, and parking it lets a ping behind it be read) or the budget
+    /// has room to read the rest of it.
     fn may_take_data(&self, cx: &mut Context<'_>) -> bool {
-        (self.parked.is_none() || self.gate.poll_open(cx)) && self.gate.poll_room(cx)
+        self.parked.is_none() && (begins_with_whole_frame(&self.buf) || self.gate.poll_room(cx, Room::ToRead))
+    }
+
+    /// The session may take a data frame now: its gate is open and the budget has room to accept it.
+    fn may_hand_over(&self, cx: &mut Context<'_>) -> bool {
+        self.gate.poll_open(cx) && self.gate.poll_room(cx, Room::ToAccept)
     }
 
     /// Refuses lengths the decoder would otherwise wait for in full before refusing.
@@ -191,9 +202,10 @@ impl<S: Stream<Item = Result<Bytes, PayloadError>> + Unpin> Stream for FrameRead
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let this = &mut *self;
         loop {
-            if this.parked.is_some() && this.gate.poll_open(cx) && this.gate.poll_room(cx) {
-                let (message, _) = this.parked.take().expect("checked");
+            if this.parked.is_some() && this.may_hand_over(cx) {
+                let (message, _, read_at) = this.parked.take().expect("checked");
                 this.update_charge();
+                this.gate.set_frame_read_at(read_at);
                 return Poll::Ready(Some(Ok(message)));
             }
             if let Err(error) = this.check_header() {
@@ -209,8 +221,8 @@ impl<S: Stream<Item = Result<Bytes, PayloadError>> + Unpin> Stream for FrameRead
             if !may_read {
                 // The client sent bytes we keep unread: it is not silent.
                 this.gate.set_held_back(true);
-                if this.parked.is_some() || (this.fragment_bytes.is_none() && begins_with_whole_frame(&this.buf)) {
-                    // Held back by its own session's gate, or a whole frame by the budget: not its stall.
+                if this.parked.is_some() {
+                    // Held back behind a frame the session cannot take yet: not its stall.
                     this.deadline = None;
                     return Poll::Pending;
                 }
@@ -229,13 +241,19 @@ impl<S: Stream<Item = Result<Bytes, PayloadError>> + Unpin> Stream for FrameRead
                     if this.fragment_bytes.is_none() {
                         this.deadline = None;
                     }
-                    if is_data && !this.gate.poll_open(cx) {
+                    let read_at = this.frame_read_at;
+                    if this.buf.is_empty() {
+                        this.frame_read_at = None;
+                    }
+                    let read_at = read_at.unwrap_or_else(Instant::now);
+                    if is_data && !this.may_hand_over(cx) {
                         let size = payload_len(&message);
-                        this.parked = Some((message, size));
+                        this.parked = Some((message, size, read_at));
                         this.update_charge();
                         continue;
                     }
                     this.update_charge();
+                    this.gate.set_frame_read_at(read_at);
                     return Poll::Ready(Some(Ok(message)));
                 }
             }
@@ -245,6 +263,9 @@ impl<S: Stream<Item = Result<Bytes, PayloadError>> + Unpin> Stream for FrameRead
             match Pin::new(&mut this.payload).poll_next(cx) {
                 Poll::Ready(Some(Ok(chunk))) => {
                     this.gate.bytes_read();
+                    if this.buf.is_empty() {
+                        this.frame_read_at = Some(Instant::now());
+                    }
                     this.buf.extend_from_slice(&chunk);
                     this.update_charge();
                 }

@@ -269,7 +269,9 @@ impl WsSession {
         if self.lifecycle == Lifecycle::Finishing {
             self.send_close(ctx);
         }
-        let now = Instant::now();
+        // When it was read, not when we take it: a resend read 15 s after its
+        // original is recognised even if backpressure handed both over together.
+        let now = self.gate.frame_read_at();
         if self.answers.absorb_resend(&text, now) {
             // The client's resend after its 15 s wait: published once, answered once,
             // so the client's answers stay in step with its frames.
