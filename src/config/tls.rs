@@ -108,6 +108,7 @@ fn refused(error: rustls::Error, cert_file: &Path, key_file: &Path) -> ConfigErr
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::Settings;
 
     /// A directory of PEM files for one test, removed when dropped.
     struct PemFiles(PathBuf);
@@ -150,6 +151,13 @@ mod tests {
         let (cert, key) = (files.write("cert.pem", &cert), files.write("key.pem", &key));
         let tls = ListenerTls::load(Some(&cert), Some(&key)).unwrap().expect("both files: TLS");
         assert_eq!(format!("{tls:?}"), format!("ListenerTls({})", cert.display()), "the key never shows");
+        // The variables reach it.
+        let var = |name: &str, path: &Path| (name.to_string(), path.display().to_string());
+        let settings = Settings::from_vars([var(CERT_VAR, &cert), var(KEY_VAR, &key)]).unwrap();
+        assert!(settings.tls.is_some());
+        assert!(Settings::from_vars([]).unwrap().tls.is_none(), "plain HTTP by default");
+        let unpaired = Settings::from_vars([var(CERT_VAR, &cert)]).expect_err("a certificate without its key");
+        assert!(unpaired.to_string().starts_with("TLS_KEY_FILE: unset while TLS_CERT_FILE is set"), "{unpaired}");
     }
 
     #[test]
