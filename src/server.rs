@@ -205,10 +205,13 @@ impl Gateway {
                 )
         })
         .disable_signals()
-        .shutdown_timeout(HTTP_SHUTDOWN_GRACE.as_secs())
-        .listen(listener)?
-        .run();
-        log::info!("listening on {address}; a shutdown takes at most {:.1} s", shutdown_within(&settings).as_secs_f64());
+        .shutdown_timeout(HTTP_SHUTDOWN_GRACE.as_secs());
+        let (server, scheme) = match &settings.tls {
+            Some(tls) => (server.listen_rustls_0_23(listener, tls.server_config())?, "https"),
+            None => (server.listen(listener)?, "http"),
+        };
+        let server = server.run();
+        log::info!("listening on {scheme}://{address}; a shutdown takes at most {:.1} s", shutdown_within(&settings).as_secs_f64());
         let server_handle = server.handle();
         Ok(Self {
             address,

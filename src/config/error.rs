@@ -81,4 +81,6 @@ pub enum Problem {
     RecordLimitDisagrees { limit: usize, property: String },
     #[error("set the codec here, not through the librdkafka property '{property}' (one of {accepted})")]
     CodecAsProperty { property: String, accepted: &'static str },
+    #[error(transparent)]
+    Tls(#[from] super::tls::TlsProblem),
 }

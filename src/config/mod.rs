@@ -16,6 +16,7 @@ mod kafka;
 pub mod reference;
 mod s3;
 mod server;
+mod tls;
 mod values;
 mod websocket;
 
@@ -28,6 +29,7 @@ use matyan_actors::ws_session::SessionLimits;
 
 pub use blob::BlobSettings;
 pub use error::{ConfigError, Problem};
+pub use tls::{ListenerTls, TlsProblem};
 
 use crate::auth::Authenticator;
 
@@ -54,6 +56,8 @@ pub struct Settings {
     pub log_filter: log::LevelFilter,
     pub host: String,
     pub port: u16,
+    /// TLS on the listener; `None` serves plain HTTP.
+    pub tls: Option<ListenerTls>,
     pub kafka: KafkaSettings,
     pub blob: BlobSettings,
     pub presign_expiry: Duration,
@@ -74,6 +78,7 @@ impl Settings {
         let Config { server, kafka, websocket, blob, auth } = config;
         let environment = server.environment();
         let production = environment == "production";
+        let tls = server.listener_tls()?;
         let properties = kafka::properties(vars)?;
         let session = SessionLimits {
             frame: FrameLimits { max_record_bytes: kafka.kafka_max_record_bytes },
@@ -95,6 +100,7 @@ impl Settings {
             log_filter: server.log_level.filter(),
             host: server.host,
             port: server.port,
+            tls,
             presign_expiry,
             shutdown_flush_timeout: server.shutdown_flush_timeout,
             metrics_enabled: server.metrics_enabled,

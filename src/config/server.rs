@@ -1,9 +1,11 @@
-//! Where the service listens, what it logs, who may call it from a browser,
-//! and how long it takes to stop.
+//! Where the service listens (over TLS or not), what it logs, who may call it
+//! from a browser, and how long it takes to stop.
 
+use std::path::PathBuf;
 use std::time::Duration;
 
-use super::{values, Problem};
+use super::tls::ListenerTls;
+use super::{values, ConfigError, Problem};
 
 #[derive(clap::Args, Clone)]
 #[command(next_help_heading = "Server")]
@@ -24,6 +26,15 @@ pub struct ServerConfig {
     /// Listen port.
     #[arg(long, env = "PORT", default_value = "53801")]
     pub port: u16,
+    /// PEM certificate chain, the server's certificate first: with `TLS_KEY_FILE`, the listener serves HTTPS and
+    /// `wss://` only. For operators who do not end TLS at an ingress or load balancer; unset, plain HTTP. Read once, at
+    /// startup: a renewed certificate needs a restart.
+    #[arg(long, env = "TLS_CERT_FILE", value_name = "FILE")]
+    pub tls_cert_file: Option<PathBuf>,
+    /// PEM private key of the certificate (PKCS#8, PKCS#1 or SEC1, unencrypted). One of the two without the other, an
+    /// unreadable file, one without PEM, or a key that is not the certificate's is refused at startup.
+    #[arg(long, env = "TLS_KEY_FILE", value_name = "FILE")]
+    pub tls_key_file: Option<PathBuf>,
     /// Serve `/metrics/`.
     #[arg(long, env = "METRICS_ENABLED", value_name = "BOOL", default_value = "true", action = clap::ArgAction::Set, value_parser = values::boolean)]
     pub metrics_enabled: bool,
@@ -49,6 +60,11 @@ impl ServerConfig {
     /// The environment's name, lower case.
     pub fn environment(&self) -> String {
         self.matyan_environment.as_deref().unwrap_or(&self.environment).to_ascii_lowercase()
+    }
+
+    /// The listener's TLS, when both of its files are set.
+    pub fn listener_tls(&self) -> Result<Option<ListenerTls>, ConfigError> {
+        ListenerTls::load(self.tls_cert_file.as_deref(), self.tls_key_file.as_deref())
     }
 }
 

@@ -23,4 +23,5 @@ mod publish_order;
 mod real_client;
 mod record_limit;
 mod shutdown;
+mod tls;
 mod ws_ingest;
