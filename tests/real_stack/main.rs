@@ -23,4 +23,5 @@ mod publish_order;
 mod real_client;
 mod record_limit;
 mod shutdown;
+mod tenant_boundary;
 mod ws_ingest;
