@@ -8,6 +8,7 @@ mod support;
 mod auth;
 mod broker_outage;
 mod broker_stall;
+mod client_text;
 mod close_drain;
 mod downstream_contract;
 mod faults;

@@ -12,6 +12,7 @@ use serde::de::{DeserializeSeed, SeqAccess, Visitor};
 use serde_json::error::Category;
 use serde_json::value::RawValue;
 
+use super::client_text::ClientText;
 use super::envelope::{EnvelopeHeader, ReceiveTime};
 use super::error::{FieldError, FrameError};
 use super::fields::{self, Value};
@@ -226,7 +227,7 @@ fn message_type(raw: Option<&RawValue>) -> Result<MessageType, FieldError> {
     // Type names need no escapes: compare the literal itself unless it has some.
     let literal = fields::string(raw)?;
     let name: Cow<str> = if literal.contains('\\') { fields::string_value(raw)? } else { Cow::Borrowed(&literal[1..literal.len() - 1]) };
-    MessageType::parse(&name).ok_or_else(|| FieldError::UnknownType(name.into_owned()))
+    MessageType::parse(&name).ok_or_else(|| FieldError::UnknownType(ClientText::new(&name)))
 }
 
 /// A field by its table entry: `None` when it is not given (absent, or a

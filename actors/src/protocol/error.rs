@@ -35,8 +35,8 @@ pub enum FieldError {
     Missing,
     #[error("expected {expected}, got {got}")]
     WrongType { expected: &'static str, got: &'static str },
-    #[error("unknown message type '{0}'")]
-    UnknownType(String),
+    #[error("unknown message type {0}")]
+    UnknownType(ClientText),
     #[error("invalid string: {0}")]
     InvalidString(String),
     #[error("number out of range")]

@@ -169,6 +169,17 @@ fn bad_frames_get_clear_errors() {
     assert_eq!(encode(r#"{"type":"add\u005ftag","tag_name":"t"}"#).unwrap().len(), 1, "escaped type names decode");
 }
 
+/// A `type` of any size or content is quoted in the answer (and so in the
+/// log line) bounded and escaped; a short plain one as the reference words it.
+#[test]
+fn unknown_types_are_quoted_bounded_and_escaped() {
+    assert_eq!(error(r#"{"type":"delete_run"}"#), "message 0: field 'type': unknown message type 'delete_run'");
+    let huge = format!(r#"{{"type":"{}"}}"#, "x".repeat(16 << 20));
+    assert_eq!(error(&huge), format!("message 0: field 'type': unknown message type '{}…' (16777216 bytes)", "x".repeat(SHOWN_CHARS)));
+    let hostile = r#"{"type":"a\nINFO forged line \"quoted\" \u001b[31m\u202e"}"#;
+    assert_eq!(error(hostile), r#"message 0: field 'type': unknown message type 'a\nINFO forged line \"quoted\" \u{1b}[31m\u{202e}'"#);
+}
+
 /// Encodes `text` for run `team-a-run` with object keys held to the run.
 fn encode_in_own_run(text: &str) -> Result<usize, String> {
     let encoder = FrameEncoder::new("team-a-run", LIMITS).with_key_scope(KeyScope::OwnRun);
