@@ -81,4 +81,6 @@ pub enum Problem {
     RecordLimitDisagrees { limit: usize, property: String },
     #[error("set the codec here, not through the librdkafka property '{property}' (one of {accepted})")]
     CodecAsProperty { property: String, accepted: &'static str },
+    #[error("'{value}' for librdkafka's '{property}' would break {promise}; refused unless KAFKA_ALLOW_UNSAFE_OVERRIDES=true")]
+    UnsafeOverride { property: String, value: String, promise: &'static str },
 }
