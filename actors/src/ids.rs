@@ -62,12 +62,13 @@ pub fn artifact_key(run_id: &str, artifact_path: &str) -> Result<String, IdError
     if artifact_path.chars().any(char::is_control) {
         return Err(IdError::ArtifactPathCharacters);
     }
-    if escapes(artifact_path) {
-        return Err(IdError::ArtifactPathEscapes);
-    }
+    // Before the escape check, which decodes the path once per level of percent-encoding.
     let key = format!("{run_id}/{artifact_path}");
     if key.len() > MAX_KEY_BYTES {
         return Err(IdError::KeyTooLong);
+    }
+    if escapes(artifact_path) {
+        return Err(IdError::ArtifactPathEscapes);
     }
     Ok(key)
 }
@@ -148,6 +149,10 @@ mod tests {
         assert_eq!(artifact_key("r", &"x".repeat(1022)).map(|k| k.len()), Ok(1024));
         assert_eq!(artifact_key("r", &"x".repeat(1023)), Err(IdError::KeyTooLong));
         assert_eq!(artifact_key("a/b", "x"), Err(IdError::RunIdCharacters));
+        let nested_encoding = format!("%{}2e", "25".repeat(30_000));
+        assert_eq!(artifact_key("r", &nested_encoding), Err(IdError::KeyTooLong), "refused before it is decoded 30 000 times");
+        let within_the_limit = format!("%{}2e", "25".repeat(500));
+        assert_eq!(artifact_key("r", &within_the_limit), Err(IdError::ArtifactPathEscapes), "decoded to '.' at last");
     }
 
     /// Each key a message may name under `team-a-run` gets: `Ok`, or why it is not the run's.
