@@ -16,10 +16,9 @@ use super::table::ObjectKey;
 use crate::ids;
 
 /// Which object keys messages may name.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum KeyScope {
     /// Any key, as the reference: without authentication there is no one to keep apart.
-    #[default]
     Any,
     /// Only keys of the connection's run, `<run_id>/<path>` with a path presign would sign.
     OwnRun,
