@@ -33,7 +33,7 @@ use crate::backpressure::{InflightBudget, ReadGate};
 use crate::connections::{ConnectionSlot, GoingAway};
 use crate::kafka_producer::Publish;
 use crate::metrics::{FrameResult, SessionMetrics};
-use crate::protocol::{FrameEncoder, FrameLimits};
+use crate::protocol::{FrameEncoder, FrameLimits, KeyScope};
 use crate::ws_reader::{is_stalled_frame, FrameReader};
 
 /// Per-connection limits.
@@ -236,6 +236,12 @@ impl WsSession {
             lifecycle: Lifecycle::Open,
             opened_at: Instant::now(),
         }
+    }
+
+    /// This session, letting its messages name only the object keys `scope`
+    /// allows (the run's own when authentication is on).
+    pub fn with_key_scope(self, scope: KeyScope) -> Self {
+        Self { encoder: self.encoder.with_key_scope(scope), ..self }
     }
 
     /// Completes the WebSocket upgrade and runs the session on the connection,

@@ -83,4 +83,6 @@ pub enum Problem {
     CodecAsProperty { property: String, accepted: &'static str },
     #[error(transparent)]
     Tls(#[from] super::tls::TlsProblem),
+    #[error("'{value}' for librdkafka's '{property}' would break {promise}; refused unless KAFKA_ALLOW_UNSAFE_OVERRIDES=true")]
+    UnsafeOverride { property: String, value: String, promise: &'static str },
 }

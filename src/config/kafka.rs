@@ -16,7 +16,9 @@ pub const KAFKA_PROPERTY_PREFIX: &str = "KAFKA_PROPERTY_";
 pub const KAFKA_PROPERTY_HELP: &str =
     "Any other librdkafka property, e.g. `KAFKA_PROPERTY_BATCH_SIZE=262144` sets `batch.size` (`_` → `.`, \
 lower case), applied last. The codec and the delivery timeout are refused here: `KAFKA_COMPRESSION_TYPE` and \
-`WS_ANSWER_DEADLINE_MS` set them; `message.max.bytes` follows `KAFKA_MAX_RECORD_BYTES` and is refused when it differs.";
+`WS_ANSWER_DEADLINE_MS` set them; `message.max.bytes` follows `KAFKA_MAX_RECORD_BYTES` and is refused when it differs; \
+`acks`, `enable.idempotence`, `enable.gapless.guarantee` and `partitioner` only as the producer sets them, unless \
+`KAFKA_ALLOW_UNSAFE_OVERRIDES=true`.";
 
 #[derive(clap::Args, Clone)]
 #[command(next_help_heading = "Kafka")]
@@ -58,6 +60,11 @@ pub struct KafkaConfig {
     /// until acknowledgements free room. librdkafka's queue is as large.
     #[arg(long, env = "KAFKA_MAX_INFLIGHT_BYTES", value_name = "BYTES", default_value = "67108864", value_parser = values::at_least_one)]
     pub kafka_max_inflight_bytes: usize,
+    /// Let `KAFKA_PROPERTY_*` weaken what an `ok` answer promises: `acks` other than `all` (`-1`),
+    /// `enable.idempotence` or `enable.gapless.guarantee` off, a `partitioner` other than the reference's
+    /// `murmur2_random`. Without it such a property stops the process at startup.
+    #[arg(long, env = "KAFKA_ALLOW_UNSAFE_OVERRIDES", value_name = "BOOL", default_value = "false", action = clap::ArgAction::Set, value_parser = values::boolean)]
+    pub kafka_allow_unsafe_overrides: bool,
     /// Replaced by `WS_ANSWER_DEADLINE_MS`; refused so that it is not silently ignored.
     #[arg(long, env = "KAFKA_MESSAGE_TIMEOUT_MS", hide = true, value_parser = replaced_by_answer_deadline)]
     pub kafka_message_timeout_ms: Option<Retired>,
@@ -112,6 +119,31 @@ pub fn properties(vars: &[(String, String)]) -> Result<Vec<(String, String)>, Co
     Ok(properties)
 }
 
+/// What a property would break, if its value weakens the promise of an `ok`
+/// answer: the records are on every in-sync replica, once and in order per
+/// run, on the partition the reference would choose. Values as librdkafka
+/// reads them (names of enums and booleans in any case).
+fn weakened_promise(property: &str, value: &str) -> Option<&'static str> {
+    let value = value.trim().to_ascii_lowercase();
+    let is_true = matches!(value.as_str(), "true" | "t" | "1");
+    match property {
+        "acks" | "request.required.acks" if !matches!(value.as_str(), "all" | "-1") => {
+            Some("the acknowledgement by every in-sync replica that an `ok` answer waits for (acks=all)")
+        }
+        "enable.idempotence" if !is_true => Some("records written once and in order per run (enable.idempotence=true)"),
+        "enable.gapless.guarantee" if !is_true => {
+            Some("no gap in a run's records after a producer failure (enable.gapless.guarantee=true)")
+        }
+        "partitioner" if value != "murmur2_random" => Some("the reference's partition for each run (partitioner=murmur2_random)"),
+        _ => None,
+    }
+}
+
+/// The variable that sets `property`.
+fn property_variable(property: &str) -> String {
+    format!("{KAFKA_PROPERTY_PREFIX}{}", property.to_ascii_uppercase().replace('.', "_"))
+}
+
 impl KafkaConfig {
     /// `properties` from [`properties`]; librdkafka gives up on a record a second
     /// before the answer is due, so the answer names its error rather than only the deadline.
@@ -123,6 +155,13 @@ impl KafkaConfig {
     ) -> Result<KafkaSettings, ConfigError> {
         if production && self.kafka_bootstrap_servers == DEV_BOOTSTRAP {
             return Err(ConfigError::new("KAFKA_BOOTSTRAP_SERVERS", Problem::DevelopmentDefault(DEV_BOOTSTRAP)));
+        }
+        if !self.kafka_allow_unsafe_overrides {
+            let weakening = properties.iter().find_map(|(key, value)| Some((key, value, weakened_promise(key, value)?)));
+            if let Some((property, value, promise)) = weakening {
+                let problem = Problem::UnsafeOverride { property: property.clone(), value: value.clone(), promise };
+                return Err(ConfigError::new(&property_variable(property), problem));
+            }
         }
         // Two limits that disagree refuse a frame record by record, after some of its records went out.
         let limit = self.kafka_max_record_bytes;

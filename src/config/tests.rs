@@ -78,8 +78,44 @@ fn records_are_uncompressed_unless_a_codec_is_chosen() {
 fn an_idempotent_producer_guarantees_no_gaps() {
     let config = settings(&[]).unwrap().kafka.client_config();
     assert_eq!((config.get("enable.idempotence"), config.get("enable.gapless.guarantee")), (Some("true"), Some("true")));
-    let plain = settings(&[("KAFKA_PROPERTY_ENABLE_IDEMPOTENCE", "false")]).unwrap().kafka.client_config();
+    let unsafe_allowed = ("KAFKA_ALLOW_UNSAFE_OVERRIDES", "true");
+    let plain = settings(&[("KAFKA_PROPERTY_ENABLE_IDEMPOTENCE", "false"), unsafe_allowed]).unwrap().kafka.client_config();
     assert_eq!(plain.get("enable.gapless.guarantee"), None, "librdkafka refuses it without idempotence");
+}
+
+/// Each property that would weaken what an `ok` answer promises stops the
+/// process at startup, naming its variable and what it breaks, unless
+/// `KAFKA_ALLOW_UNSAFE_OVERRIDES=true`; the values the producer sets itself pass.
+#[test]
+fn overrides_that_weaken_the_ack_promise_are_refused() {
+    let refused = [
+        ("KAFKA_PROPERTY_ACKS", "1", "the acknowledgement by every in-sync replica"),
+        ("KAFKA_PROPERTY_ACKS", "0", "the acknowledgement by every in-sync replica"),
+        ("KAFKA_PROPERTY_REQUEST_REQUIRED_ACKS", "1", "the acknowledgement by every in-sync replica"),
+        ("KAFKA_PROPERTY_ENABLE_IDEMPOTENCE", "false", "records written once and in order per run"),
+        ("KAFKA_PROPERTY_ENABLE_IDEMPOTENCE", "0", "records written once and in order per run"),
+        ("KAFKA_PROPERTY_ENABLE_GAPLESS_GUARANTEE", "False", "no gap in a run's records"),
+        ("KAFKA_PROPERTY_PARTITIONER", "consistent_random", "the reference's partition for each run"),
+    ];
+    for (variable, value, promise) in refused {
+        let why = error(&[(variable, value)]);
+        let expected = format!("{variable}: '{value}' for librdkafka's '");
+        assert!(why.starts_with(&expected) && why.contains(promise) && why.ends_with("unless KAFKA_ALLOW_UNSAFE_OVERRIDES=true"), "{why}");
+        let allowed = settings(&[(variable, value), ("KAFKA_ALLOW_UNSAFE_OVERRIDES", "true")]).expect("allowed explicitly");
+        let property = variable.trim_start_matches("KAFKA_PROPERTY_").to_ascii_lowercase().replace('_', ".");
+        assert_eq!(allowed.kafka.client_config().get(&property), Some(value), "{variable} applied when allowed");
+    }
+    let same_as_ours = [
+        ("KAFKA_PROPERTY_ACKS", "all"),
+        ("KAFKA_PROPERTY_ACKS", "-1"),
+        ("KAFKA_PROPERTY_ENABLE_IDEMPOTENCE", "true"),
+        ("KAFKA_PROPERTY_ENABLE_GAPLESS_GUARANTEE", "TRUE"),
+        ("KAFKA_PROPERTY_PARTITIONER", "murmur2_random"),
+    ];
+    assert!(settings(&same_as_ours).is_ok(), "the producer's own values pass");
+    assert!(error(&[("KAFKA_ALLOW_UNSAFE_OVERRIDES", "maybe")]).starts_with("KAFKA_ALLOW_UNSAFE_OVERRIDES:"));
+    let lower_limit = [("KAFKA_PROPERTY_MESSAGE_MAX_BYTES", "500000"), ("KAFKA_ALLOW_UNSAFE_OVERRIDES", "true")];
+    assert!(error(&lower_limit).starts_with("KAFKA_MAX_RECORD_BYTES: 1000000 disagrees"), "a record limit below ours, allowed or not");
 }
 
 #[test]

@@ -7,6 +7,7 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use matyan_actors::connections::AdmissionError;
 use matyan_actors::ids::validate_run_id;
+use matyan_actors::protocol::KeyScope;
 use matyan_actors::ws_session::WsSession;
 
 use super::{detail, unauthorized, AppState, ErrorDetail};
@@ -19,7 +20,9 @@ use super::{detail, unauthorized, AppState, ErrorDetail};
 /// Every frame gets exactly one text answer, in frame order: `{"status": "ok", "error": null}` once
 /// Kafka has acknowledged every message of the frame, or `{"status": "error", "error": "<why>"}`. A
 /// frame is published whole or not at all: an invalid message rejects the frame, naming its index and
-/// field, and the connection stays open. Binary frames are refused the same way. Frames may be
+/// field, and the connection stays open. With authentication on, an object key a message names (`blob_ref`'s
+/// `s3_key`, a `log_custom_object`'s `value.s3_key`) must be this run's, `<run_id>/<path>` as presign gives it,
+/// else the frame is refused. Binary frames are refused the same way. Frames may be
 /// pipelined; while too many are unanswered, the socket is not read (TCP pushes back). Pings are
 /// answered. A frame larger than `WS_MAX_FRAME_BYTES` closes the connection with 1009; shutdown
 /// closes it with 1001 after answering the frames received.
@@ -65,6 +68,8 @@ pub async fn upgrade(
         Arc::clone(&state.inflight_budget),
         state.session_metrics.clone(),
         slot,
-    );
+    )
+    // A token may be bound to some runs: their messages name only their own objects, as presign signs only those.
+    .with_key_scope(if state.auth.enabled() { KeyScope::OwnRun } else { KeyScope::Any });
     session.start(&req, stream)
 }

@@ -127,3 +127,39 @@ fn metrics_label_routes_by_template_and_frames_by_result() {
     let disabled = TestGateway::start(&[("METRICS_ENABLED", "false")], FakeProducer::acking(), FakeStore::healthy());
     assert_eq!(disabled.get("/metrics/").0, 404);
 }
+
+/// 200 requests with invented methods add no series: each is counted as
+/// `OTHER` (once 371 KB of `/metrics/`, a series per method). Standard
+/// methods keep their names; `get` is not `GET`.
+#[test]
+fn invented_methods_share_one_label() {
+    let gateway = TestGateway::start(&[], FakeProducer::acking(), FakeStore::healthy());
+    let send = |method: &str| raw_request(&gateway, method, "/health/live/");
+    let series = |text: &str| text.lines().filter(|line| line.starts_with("matyan_http_")).count();
+    for method in ["BREW", "get", "DELETE"] {
+        send(method);
+    }
+    gateway.get("/metrics/");
+    let before = gateway.get("/metrics/").2;
+    for n in 0..200 {
+        send(&format!("INVENTED{n}{}", "X".repeat(n * 10)));
+    }
+    let after = gateway.get("/metrics/").2;
+    assert_eq!((series(&after), after.len().abs_diff(before.len()) < 100), (series(&before), true), "no series added:\n{after}");
+    assert!(!after.contains("INVENTED") && !after.contains("BREW") && !after.contains("\"get\""), "{after}");
+    let other = r#"matyan_http_requests_total{method="OTHER",path_template="/health/live/",status_class="4xx"} 202"#;
+    let delete = r#"matyan_http_requests_total{method="DELETE",path_template="/health/live/",status_class="4xx"} 1"#;
+    assert!(after.lines().any(|line| line == other) && after.lines().any(|line| line == delete), "{after}");
+}
+
+/// Sends `method path` over a plain socket (HTTP clients refuse invented
+/// methods); answers the status line.
+fn raw_request(gateway: &TestGateway, method: &str, path: &str) -> String {
+    use std::io::{Read, Write};
+    let address = gateway.url("").trim_start_matches("http://").to_string();
+    let mut stream = std::net::TcpStream::connect(&address).unwrap();
+    write!(stream, "{method} {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n").unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).unwrap();
+    answer.lines().next().unwrap_or_default().to_string()
+}

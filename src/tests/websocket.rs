@@ -51,3 +51,40 @@ fn upgrades_beyond_the_connection_limit_get_503() {
     assert_eq!(gateway.ws("run-2", None).err(), Some(503));
     assert_eq!(gateway.ws("..", None).err(), Some(400), "run ids are checked before anything else");
 }
+
+/// With authentication on, a message may name only its own run's objects: a
+/// token bound to `team-a-` cannot attach `team-b-run/model.bin` to its run.
+/// Each frame gets: ok for the run's own key, an error naming the key for
+/// another run's or one that climbs out, and nothing of a refused frame is published.
+#[test]
+fn with_auth_on_messages_name_only_their_runs_objects() {
+    let producer = FakeProducer::acking();
+    let published = Arc::clone(&producer.published);
+    let gateway = TestGateway::start(&[("AUTH_TOKENS", "team-token:team-a-")], producer, FakeStore::healthy());
+    let mut ws = gateway.ws("team-a-run", Some("team-token")).unwrap();
+    let blob_ref = |key: &str| json!({"type": "blob_ref", "s3_key": key, "artifact_path": "model.bin"}).to_string();
+    let image = |key: &str| json!({"type": "log_custom_object", "name": "img", "value": {"type": "image", "s3_key": key}}).to_string();
+    for frame in [
+        blob_ref("team-b-run/model.bin"),
+        blob_ref("team-a-run/../team-b-run/model.bin"),
+        image("team-b-run/seq/img/0.png"),
+        format!("[{},{}]", blob_ref("team-a-run/model.bin"), image("team-a-run\\..\\team-b-run\\x.png")),
+    ] {
+        let answer = ws.roundtrip(&frame);
+        assert_eq!(answer["status"], "error", "{frame}: {answer}");
+        assert!(answer["error"].as_str().unwrap().contains("is not an object key of this run"), "{answer}");
+    }
+    assert!(published.lock().unwrap().is_empty(), "nothing of a refused frame is published");
+    let own = format!("[{},{}]", blob_ref("team-a-run/model.bin"), image("team-a-run/seq/img/0.png"));
+    assert_eq!(ws.roundtrip(&own), json!({"status": "ok", "error": null}));
+    assert_eq!(*published.lock().unwrap(), [("team-a-run".to_string(), 2)]);
+}
+
+/// Without authentication, as the reference: any key is taken as sent.
+#[test]
+fn without_auth_any_object_key_is_taken() {
+    let (_gateway, mut ws, published) = connected(FakeProducer::acking());
+    let frame = json!({"type": "blob_ref", "s3_key": "team-b-run/model.bin", "artifact_path": "model.bin"}).to_string();
+    assert_eq!(ws.roundtrip(&frame), json!({"status": "ok", "error": null}));
+    assert_eq!(published.lock().unwrap().len(), 1);
+}

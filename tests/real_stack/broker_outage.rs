@@ -30,6 +30,7 @@ fn start_on_durable_broker(extra: &[(&str, &str)]) -> Frontier {
     let mut env = vec![
         ("KAFKA_BOOTSTRAP_SERVERS", bootstrap.as_str()),
         ("KAFKA_PROPERTY_ENABLE_IDEMPOTENCE", "false"),
+        ("KAFKA_ALLOW_UNSAFE_OVERRIDES", "true"),
         ("KAFKA_PROPERTY_MAX_IN_FLIGHT_REQUESTS_PER_CONNECTION", "1"),
     ];
     env.extend_from_slice(extra);

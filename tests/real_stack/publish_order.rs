@@ -159,6 +159,7 @@ fn a_frame_answered_error_while_it_waited_for_the_queue_is_never_published() {
         // An idempotent producer whose requests time out fails every later record on
         // this broker (BROKER-NOTES.md): off, the frames that waited do land after the thaw.
         ("KAFKA_PROPERTY_ENABLE_IDEMPOTENCE", "false"),
+        ("KAFKA_ALLOW_UNSAFE_OVERRIDES", "true"),
         ("WS_ANSWER_DEADLINE_MS", "3000"),
     ]);
     wait_for_readiness(&frontier, 200, Duration::from_secs(10));

@@ -19,9 +19,13 @@ use super::{
 use crate::secret::Secret;
 use crate::ttl_cache::TtlCache;
 
-/// A delegation key is fetched for this long and replaced this early.
+/// A delegation key is asked for this long (Azure allows 7 days at most).
 const DELEGATION_KEY_LIFETIME: Duration = Duration::from_secs(7 * 24 * 3600 - 3600);
+/// A key signs a SAS only while the SAS, plus this margin (clocks), ends before the key does.
 const DELEGATION_KEY_MARGIN: Duration = Duration::from_secs(3600);
+/// A key too short-lived to cover even one SAS and the margin is still reused
+/// this long (the SAS is then cut to the key's end): not a fetch per presign.
+const SHORT_KEY_REUSE: Duration = Duration::from_secs(60);
 
 #[derive(Debug, Clone)]
 pub struct AzureSettings {
@@ -59,11 +63,36 @@ pub enum DelegationKeyError {
     MissingField(&'static str),
 }
 
+/// A user delegation key and when Azure ends it: a SAS signed with it is void from then on.
+#[derive(Clone)]
+struct DelegationKey {
+    key: UserDelegationKey,
+    expires: DateTime<Utc>,
+}
+
+impl DelegationKey {
+    /// How long this key may sign SAS tokens valid for `sas_life`: while
+    /// `now + sas_life + margin` is before its end, or a short while when even a fresh key is too short.
+    fn reuse_for(&self, now: DateTime<Utc>, sas_life: Duration) -> Duration {
+        let until_margin = (self.expires - now).to_std().unwrap_or_default().saturating_sub(DELEGATION_KEY_MARGIN);
+        match until_margin.checked_sub(sas_life) {
+            Some(reuse) if !reuse.is_zero() => reuse,
+            _ => until_margin.min(SHORT_KEY_REUSE),
+        }
+    }
+
+    /// A SAS's end: `now + sas_life`, never after the key's own.
+    fn sas_expiry(&self, now: DateTime<Utc>, sas_life: Duration) -> DateTime<Utc> {
+        let wanted = chrono::Duration::from_std(sas_life).map_or(self.expires, |life| now + life);
+        wanted.min(self.expires)
+    }
+}
+
 /// The service's AD credential, and the token and delegation key it last fetched.
 struct Delegation {
     credential: AzureCredential,
     token: TtlCache<Result<String, Arc<TokenError>>>,
-    key: TtlCache<Result<UserDelegationKey, Arc<DelegationKeyError>>>,
+    key: TtlCache<Result<DelegationKey, Arc<DelegationKeyError>>>,
 }
 
 impl Delegation {
@@ -174,13 +203,18 @@ impl AzureStore {
         Ok(response.status().as_u16())
     }
 
-    /// The user delegation key, fetched again when it nears its expiry.
-    fn delegation_key(&self, delegation: &Delegation) -> Result<UserDelegationKey, Arc<DelegationKeyError>> {
-        delegation.key.get_or_try_refresh(|| self.fetch_delegation_key(delegation))
+    /// The user delegation key for SAS tokens valid for `sas_life`, fetched
+    /// again before a SAS signed with it could outlive it.
+    fn delegation_key(&self, delegation: &Delegation, sas_life: Duration) -> Result<DelegationKey, Arc<DelegationKeyError>> {
+        delegation.key.get_or_try_refresh(|| {
+            let key = self.fetch_delegation_key(delegation)?;
+            let reuse_for = key.reuse_for(Utc::now(), sas_life);
+            Ok((key, reuse_for))
+        })
     }
 
-    /// A new delegation key, and how long it may be reused.
-    fn fetch_delegation_key(&self, delegation: &Delegation) -> Result<(UserDelegationKey, Duration), DelegationKeyError> {
+    /// A new delegation key.
+    fn fetch_delegation_key(&self, delegation: &Delegation) -> Result<DelegationKey, DelegationKeyError> {
         let start = Utc::now() - chrono::Duration::minutes(5);
         let expiry = Utc::now() + DELEGATION_KEY_LIFETIME;
         let body = format!(
@@ -210,16 +244,16 @@ impl AzureStore {
             signed_version: field("SignedVersion")?,
             value: field("Value")?,
         };
+        // Azure may shorten what was asked: its answer says when the key ends.
         let expires = DateTime::parse_from_rfc3339(&key.signed_expiry).map(|t| t.with_timezone(&Utc)).unwrap_or(expiry);
-        let reuse_for = (expires - DELEGATION_KEY_MARGIN - Utc::now()).to_std().unwrap_or_default();
-        Ok((key, reuse_for))
+        Ok(DelegationKey { key, expires })
     }
 }
 
 impl BlobStore for AzureStore {
     fn presign_put(&self, key: &str, _content_type: &str, expiry: Duration, now: SystemTime) -> Result<SignedPut, PresignError> {
         let now = DateTime::<Utc>::from(now);
-        let sas = BlobSas {
+        let mut sas = BlobSas {
             account: &self.account,
             container: self.container.name(),
             blob: key,
@@ -233,8 +267,9 @@ impl BlobStore for AzureStore {
         let token = match &self.auth {
             Auth::AccountKey(account_key) => sas.token(&SasKey::Account(account_key)),
             Auth::Delegation(delegation) => {
-                let key = self.delegation_key(delegation).map_err(StoreError::from)?;
-                sas.token(&SasKey::Delegation(&key))
+                let key = self.delegation_key(delegation, expiry).map_err(StoreError::from)?;
+                sas.expiry = key.sas_expiry(now, expiry);
+                sas.token(&SasKey::Delegation(&key.key))
             }
         }?;
         let url = format!("{}/{}/{}?{token}", self.blob_endpoint, encode_component(self.container.name()), encode_key(key));
@@ -277,6 +312,109 @@ mod tests {
         assert_eq!(account_of("https://acct.blob.core.windows.net").unwrap(), "acct");
         assert_eq!(account_of("https://127.0.0.1:10000/devstoreaccount1/").unwrap(), "devstoreaccount1");
         assert!(account_of("not a url").is_err());
+    }
+
+    /// A stand-in for Azure AD and Get User Delegation Key on 127.0.0.1: each
+    /// key it hands out ends `key_life` after it is asked for; counts the keys.
+    struct FakeAzure {
+        port: u16,
+        key_life: Arc<std::sync::Mutex<Duration>>,
+        keys_fetched: Arc<std::sync::atomic::AtomicUsize>,
+    }
+
+    impl FakeAzure {
+        fn start() -> Self {
+            use std::io::{Read, Write};
+            let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            let port = listener.local_addr().unwrap().port();
+            let key_life = Arc::new(std::sync::Mutex::new(Duration::from_secs(3600)));
+            let keys_fetched = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+            let (life, fetched) = (Arc::clone(&key_life), Arc::clone(&keys_fetched));
+            std::thread::spawn(move || {
+                for mut stream in listener.incoming().map_while(Result::ok) {
+                    let mut request = Vec::new();
+                    let mut buf = [0; 4096];
+                    while !request.windows(4).any(|w| w == b"\r\n\r\n") {
+                        let n = stream.read(&mut buf).unwrap_or(0);
+                        if n == 0 {
+                            break;
+                        }
+                        request.extend_from_slice(&buf[..n]);
+                    }
+                    let head = String::from_utf8_lossy(&request).to_string();
+                    let body = if head.contains("comp=userdelegationkey") {
+                        fetched.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                        let now = Utc::now();
+                        let expiry = iso(now + *life.lock().unwrap());
+                        format!(
+                            "<UserDelegationKey><SignedOid>o</SignedOid><SignedTid>t</SignedTid><SignedStart>{}</SignedStart>\
+<SignedExpiry>{expiry}</SignedExpiry><SignedService>b</SignedService><SignedVersion>{SAS_VERSION}</SignedVersion>\
+<Value>a2V5</Value></UserDelegationKey>",
+                            iso(now)
+                        )
+                    } else {
+                        r#"{"access_token": "token", "expires_in": 3600}"#.to_string()
+                    };
+                    let answer = format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len());
+                    let _ = stream.write_all(answer.as_bytes());
+                }
+            });
+            Self { port, key_life, keys_fetched }
+        }
+
+        fn store(&self) -> AzureStore {
+            let authority_host = format!("http://127.0.0.1:{}", self.port);
+            let credential = AzureAdSettings {
+                tenant_id: Some("tenant".into()),
+                client_id: Some("client".into()),
+                client_secret: Some("secret".into()),
+                federated_token_file: None,
+                authority_host: authority_host.clone(),
+            };
+            let account_url = Some(format!("{authority_host}/devstoreaccount1"));
+            AzureStore::new(AzureSettings { container: "c".into(), conn_str: None, account_url, credential, tls_roots: None }).unwrap()
+        }
+
+        fn keys_fetched(&self) -> usize {
+            self.keys_fetched.load(std::sync::atomic::Ordering::SeqCst)
+        }
+    }
+
+    /// A query parameter of a presigned URL, as a time.
+    fn time_param(url: &str, name: &str) -> DateTime<Utc> {
+        let value = url.split(['?', '&']).find_map(|pair| pair.strip_prefix(&format!("{name}="))).unwrap();
+        let value = percent_encoding::percent_decode_str(value).decode_utf8().unwrap();
+        DateTime::parse_from_rfc3339(&value).unwrap().with_timezone(&Utc)
+    }
+
+    /// With keys that end soon after a SAS would: each SAS ends no later than
+    /// its key (`se` <= `ske`), and a key is replaced once a SAS signed now,
+    /// plus the margin, would outlive it.
+    #[test]
+    fn a_user_delegation_sas_never_outlives_its_key() {
+        let azure = FakeAzure::start();
+        let store = azure.store();
+        let sas_life = Duration::from_secs(600);
+        let presign = || store.presign_put("run/a.png", "image/png", sas_life, SystemTime::now()).unwrap().url;
+
+        // Keys that cover a SAS and the margin for 2 more seconds: reused that long, then replaced.
+        *azure.key_life.lock().unwrap() = sas_life + DELEGATION_KEY_MARGIN + Duration::from_secs(2);
+        let first = presign();
+        assert_eq!(time_param(&first, "se") - time_param(&first, "st"), chrono::Duration::minutes(15), "the full life while it fits");
+        assert!(time_param(&first, "se") <= time_param(&first, "ske"));
+        presign();
+        assert_eq!(azure.keys_fetched(), 1, "reused while a SAS signed now ends a margin before the key");
+        std::thread::sleep(Duration::from_millis(2100));
+        let later = presign();
+        assert_eq!(azure.keys_fetched(), 2, "replaced once a SAS signed now could outlive it");
+        assert!(time_param(&later, "ske") > time_param(&first, "ske"));
+
+        // Keys shorter than one SAS (Azure may shorten what was asked): the SAS is cut to the key's end.
+        *azure.key_life.lock().unwrap() = Duration::from_secs(300);
+        std::thread::sleep(Duration::from_millis(2100));
+        let cut = presign();
+        assert_eq!(azure.keys_fetched(), 3);
+        assert_eq!(time_param(&cut, "se"), time_param(&cut, "ske"), "cut to the key's end: {cut}");
     }
 
     #[test]

@@ -12,10 +12,12 @@ use serde::de::{DeserializeSeed, SeqAccess, Visitor};
 use serde_json::error::Category;
 use serde_json::value::RawValue;
 
+use super::client_text::ClientText;
 use super::envelope::{EnvelopeHeader, ReceiveTime};
 use super::error::{FieldError, FrameError};
 use super::fields::{self, Value};
 use super::nonfinite::SanitizedFrame;
+use super::object_key::{self, KeyScope};
 use super::table::{FieldSpec, MessageType, Presence, Publish, TYPE_SLOT};
 use super::wire::{MessageSeed, WireFields};
 
@@ -80,13 +82,20 @@ impl EncodedFrame {
 #[derive(Debug, Clone)]
 pub struct FrameEncoder {
     header: EnvelopeHeader,
-    key_bytes: usize,
+    run_id: Box<str>,
     limits: FrameLimits,
+    key_scope: KeyScope,
 }
 
 impl FrameEncoder {
+    /// An encoder that lets messages name any object key, as the reference.
     pub fn new(run_id: &str, limits: FrameLimits) -> Self {
-        Self { header: EnvelopeHeader::new(run_id), key_bytes: run_id.len(), limits }
+        Self { header: EnvelopeHeader::new(run_id), run_id: run_id.into(), limits, key_scope: KeyScope::Any }
+    }
+
+    /// This encoder, letting messages name only the object keys `scope` allows.
+    pub fn with_key_scope(self, key_scope: KeyScope) -> Self {
+        Self { key_scope, ..self }
     }
 
     /// Parses and validates a whole frame in one pass; all of its records, or an error.
@@ -152,7 +161,7 @@ impl<'f> FrameReader<'f> {
         let start = self.out.buf.len();
         let limit = self.encoder.limits.max_record_bytes;
         let encoded = self.encode_message().map_err(|(field, error)| FrameError::Field { index, field, error });
-        let size = FrameLimits::record_bytes(self.encoder.key_bytes, self.out.buf.len() - start);
+        let size = FrameLimits::record_bytes(self.encoder.run_id.len(), self.out.buf.len() - start);
         match encoded {
             Ok(_) if size > limit => self.failure = Some(FrameError::TooLarge { index, size, limit }),
             Ok(message_type) => self.out.records.push((message_type, start..self.out.buf.len())),
@@ -171,7 +180,12 @@ impl<'f> FrameReader<'f> {
         let spec = message_type.spec();
         let mut payload = self.encoder.header.begin(&mut self.out.buf, spec.name, self.received);
         for field in spec.fields {
-            match (field.publish, decode_field(field, wire.get(field.slot), self.frame).map_err(|error| (field.name, error))?) {
+            let raw = wire.get(field.slot);
+            let value = decode_field(field, raw, self.frame).map_err(|error| (field.name, error))?;
+            if let (KeyScope::OwnRun, Some(key_at), Some(raw), Some(_)) = (self.encoder.key_scope, field.object_key, raw, &value) {
+                object_key::check(key_at, raw, &self.encoder.run_id).map_err(|error| (field.name, error))?;
+            }
+            match (field.publish, value) {
                 (Publish::Never, _) | (Publish::IfSet, None) => {}
                 (_, Some(value)) => payload.value(field.name, &value),
                 (Publish::Always, None) => payload.value(field.name, &Value::Null),
@@ -213,7 +227,7 @@ fn message_type(raw: Option<&RawValue>) -> Result<MessageType, FieldError> {
     // Type names need no escapes: compare the literal itself unless it has some.
     let literal = fields::string(raw)?;
     let name: Cow<str> = if literal.contains('\\') { fields::string_value(raw)? } else { Cow::Borrowed(&literal[1..literal.len() - 1]) };
-    MessageType::parse(&name).ok_or_else(|| FieldError::UnknownType(name.into_owned()))
+    MessageType::parse(&name).ok_or_else(|| FieldError::UnknownType(ClientText::new(&name)))
 }
 
 /// A field by its table entry: `None` when it is not given (absent, or a

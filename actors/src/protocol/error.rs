@@ -1,8 +1,11 @@
 //! Why a frame is refused. The text of each error is the `error` answer the
-//! client reads, word for word as the reference gateway wrote it.
+//! client reads, word for word as the reference gateway wrote it. Client text
+//! is quoted only through [`ClientText`]: bounded and escaped.
 
+use super::client_text::ClientText;
 use super::datetime::DateTimeError;
 use super::table::MAX_NESTING;
+use crate::ids::KeyScopeError;
 
 /// Why a frame was rejected, naming the message (by index) and field at fault.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -32,8 +35,8 @@ pub enum FieldError {
     Missing,
     #[error("expected {expected}, got {got}")]
     WrongType { expected: &'static str, got: &'static str },
-    #[error("unknown message type '{0}'")]
-    UnknownType(String),
+    #[error("unknown message type {0}")]
+    UnknownType(ClientText),
     #[error("invalid string: {0}")]
     InvalidString(String),
     #[error("number out of range")]
@@ -56,4 +59,10 @@ pub enum FieldError {
     TooDeep,
     #[error(transparent)]
     DateTime(#[from] DateTimeError),
+    /// With authentication on: an object key that is not the connection's run's.
+    #[error("{key} is not an object key of this run: it {why}")]
+    KeyOutsideRun { key: ClientText, why: KeyScopeError },
+    /// The object's member that names an object key is refused.
+    #[error("member '{member}': {refusal}")]
+    MemberKey { member: &'static str, refusal: Box<FieldError> },
 }

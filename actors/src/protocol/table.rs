@@ -98,14 +98,32 @@ pub enum Publish {
     Never,
 }
 
+/// A field that names an object in the blob store. With authentication on,
+/// the object must be one of the connection's run (`<run_id>/…`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ObjectKey {
+    /// The field is the key.
+    Itself,
+    /// The field is a JSON object whose member of this name, when given (not `null`), is the key.
+    Member(&'static str),
+}
+
 #[derive(Debug, Clone, Copy)]
 pub struct FieldSpec {
     pub name: &'static str,
     pub kind: FieldKind,
     pub presence: Presence,
     pub publish: Publish,
+    pub object_key: Option<ObjectKey>,
     /// The field's place in [`WIRE_FIELDS`].
     pub(crate) slot: usize,
+}
+
+impl FieldSpec {
+    /// This field, naming an object in the blob store.
+    const fn naming(self, key: ObjectKey) -> Self {
+        Self { object_key: Some(key), ..self }
+    }
 }
 
 /// A message type's fields, in the order they are checked and published.
@@ -152,6 +170,7 @@ pub const MAX_NESTING: usize = 500;
 pub(crate) const TYPE_SLOT: usize = slot_of("type");
 
 use FieldKind::{Array, Bool, DateTime, Float, Int, Object, String};
+use ObjectKey::{Itself, Member};
 use Presence::{Defaulted, Nullable, Optional, Required};
 use Publish::{Always, IfSet, Never};
 
@@ -190,7 +209,8 @@ pub const MESSAGE_TYPES: [MessageSpec; 11] = [
     ]),
     message(MessageType::LogCustomObject, "log_custom_object", &[
         field("name",            String,   Always, Required),
-        field("value",           Object,   Always, Required),
+        // The stock client's images and audio: `{"type": "image", …, "s3_key": "<run_id>/seq/…"}`.
+        field("value",           Object,   Always, Required).naming(Member("s3_key")),
         field("step",            Int,      Always, Optional),
         field("epoch",           Int,      Always, Optional),
         field("context",         Object,   Always, Optional),
@@ -209,7 +229,7 @@ pub const MESSAGE_TYPES: [MessageSpec; 11] = [
         field("extra_args",      Object,   IfSet,  Optional),
     ]),
     message(MessageType::BlobRef, "blob_ref", &[
-        field("s3_key",          String,   Always, Required),
+        field("s3_key",          String,   Always, Required).naming(Itself),
         field("artifact_path",   String,   Always, Required),
         field("content_type",    String,   Always, Defaulted("\"application/octet-stream\"")),
     ]),
@@ -220,7 +240,7 @@ const fn message(message_type: MessageType, name: &'static str, fields: &'static
 }
 
 const fn field(name: &'static str, kind: FieldKind, publish: Publish, presence: Presence) -> FieldSpec {
-    FieldSpec { name, kind, presence, publish, slot: slot_of(name) }
+    FieldSpec { name, kind, presence, publish, object_key: None, slot: slot_of(name) }
 }
 
 /// `name`'s place in [`WIRE_FIELDS`]; a name missing there fails the build.

@@ -169,6 +169,75 @@ fn bad_frames_get_clear_errors() {
     assert_eq!(encode(r#"{"type":"add\u005ftag","tag_name":"t"}"#).unwrap().len(), 1, "escaped type names decode");
 }
 
+/// A `type` of any size or content is quoted in the answer (and so in the
+/// log line) bounded and escaped; a short plain one as the reference words it.
+#[test]
+fn unknown_types_are_quoted_bounded_and_escaped() {
+    assert_eq!(error(r#"{"type":"delete_run"}"#), "message 0: field 'type': unknown message type 'delete_run'");
+    let huge = format!(r#"{{"type":"{}"}}"#, "x".repeat(16 << 20));
+    assert_eq!(error(&huge), format!("message 0: field 'type': unknown message type '{}…' (16777216 bytes)", "x".repeat(SHOWN_CHARS)));
+    let hostile = r#"{"type":"a\nINFO forged line \"quoted\" \u001b[31m\u202e"}"#;
+    assert_eq!(error(hostile), r#"message 0: field 'type': unknown message type 'a\nINFO forged line \"quoted\" \u{1b}[31m\u{202e}'"#);
+}
+
+/// Encodes `text` for run `team-a-run` with object keys held to the run.
+fn encode_in_own_run(text: &str) -> Result<usize, String> {
+    let encoder = FrameEncoder::new("team-a-run", LIMITS).with_key_scope(KeyScope::OwnRun);
+    encoder.encode(text, chrono::Utc::now()).map(|frame| frame.len()).map_err(|e| e.to_string())
+}
+
+fn blob_ref(key: &str) -> String {
+    json!({"type": "blob_ref", "s3_key": key, "artifact_path": "model.bin"}).to_string()
+}
+
+fn custom_object(value: &str) -> String {
+    format!(r#"{{"type":"log_custom_object","name":"img","value":{value}}}"#)
+}
+
+/// What each object key gets once keys are held to the run (the ids tests
+/// hold every form of escape); without that, as the reference, any key passes.
+#[test]
+fn object_keys_are_held_to_the_run_when_asked() {
+    assert_eq!(encode_in_own_run(&blob_ref("team-a-run/model.bin")), Ok(1));
+    assert_eq!(
+        encode_in_own_run(&blob_ref("team-b-run/model.bin")),
+        Err("message 0: field 's3_key': 'team-b-run/model.bin' is not an object key of this run: it does not start with 'team-a-run/'"
+            .into())
+    );
+    assert_eq!(
+        encode_in_own_run(&blob_ref("team-a-run/../team-b-run/model.bin")),
+        Err(r"message 0: field 's3_key': 'team-a-run/../team-b-run/model.bin' is not an object key of this run: it leaves 'team-a-run/': a leading '/' or '\', or a '.' or '..' segment (also when percent-decoded, with '\' as a separator)".into())
+    );
+    assert!(encode_in_own_run(&blob_ref("team-a-run/%2e%2e/team-b-run/x")).unwrap_err().contains("it leaves 'team-a-run/'"));
+    let escaped_in_json = r#"{"type":"blob_ref","s3_key":"team\u002db-run/x","artifact_path":"x"}"#;
+    assert!(encode_in_own_run(escaped_in_json).unwrap_err().contains("'team-b-run/x'"), "the key as decoded");
+    let long = encode_in_own_run(&blob_ref(&format!("team-b-run/{}", "x".repeat(1 << 20)))).unwrap_err();
+    assert!(long.len() < 300 && long.contains("is longer than 1024 bytes"), "{long}");
+
+    let image = |key: &str| custom_object(&json!({"type": "image", "format": "png", "s3_key": key}).to_string());
+    assert_eq!(encode_in_own_run(&image("team-a-run/seq/img/0.png")), Ok(1));
+    assert_eq!(
+        encode_in_own_run(&image("team-b-run/seq/img/0.png")),
+        Err("message 0: field 'value': member 's3_key': 'team-b-run/seq/img/0.png' is not an object key of this run: it does not start with 'team-a-run/'".into())
+    );
+    assert_eq!(encode_in_own_run(&custom_object(r#"{"type":"text","data":"a cat"}"#)), Ok(1), "no key, nothing to check");
+    assert_eq!(encode_in_own_run(&custom_object(r#"{"s3_key":null,"x":{"s3_key":"elsewhere"}}"#)), Ok(1), "null or nested: no key");
+    assert_eq!(
+        encode_in_own_run(&custom_object(r#"{"s3_key":7}"#)),
+        Err("message 0: field 'value': member 's3_key': expected a string, got a number".into())
+    );
+    let repeated = custom_object(r#"{"s3_key":"team-a-run/x","s3_key":"team-b-run/x"}"#);
+    assert!(encode_in_own_run(&repeated).unwrap_err().contains("'team-b-run/x'"), "every s3_key member counts: Python keeps the last");
+
+    let mixed = format!("[{},{}]", blob_ref("team-a-run/a"), blob_ref("other/b"));
+    assert!(encode_in_own_run(&mixed).unwrap_err().starts_with("message 1: field 's3_key'"), "the whole frame is refused");
+
+    let anywhere = FrameEncoder::new("team-a-run", LIMITS);
+    for frame in [blob_ref("team-b-run/model.bin"), image("../x"), mixed] {
+        assert!(anywhere.encode(&frame, chrono::Utc::now()).is_ok(), "without authentication any key passes: {frame}");
+    }
+}
+
 #[test]
 fn oversized_records_are_refused_before_publishing() {
     let big = format!(r#"{{"type":"add_tag","tag_name":"{}"}}"#, "x".repeat(200));
