@@ -1,9 +1,12 @@
 //! Optional authentication: with AUTH_TOKENS set, the WebSocket upgrade and
-//! presign need a bearer token (header or `token` query parameter); a token
+//! presign need a token (bearer or Basic header, or `token` query parameter); a token
 //! may be bound to a run-id prefix; tokens never appear in the logs.
 
+use std::process::{Command, Output};
+use std::time::Duration;
+
 use crate::support::*;
-use serde_json::json;
+use serde_json::{json, Value};
 
 const TOKENS: &str = "s3cret-token-1,team-token:team-a-";
 
@@ -57,4 +60,42 @@ fn oversized_presign_bodies_get_413() {
         .unwrap()
         .status();
     assert_eq!(status, 413);
+}
+
+/// Runs `tests/client/drive_real_client.py` (the stock client: a run with metrics and an image) against `frontier_url`.
+fn drive_stock_client(frontier_url: &str) -> Output {
+    let python =
+        std::env::var("MATYAN_STACK_PYTHON").expect("MATYAN_STACK_PYTHON is set by scripts/local-stack.sh env (run scripts/test.sh)");
+    let driver = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/client/drive_real_client.py");
+    Command::new(python).arg(driver).arg(frontier_url).output().expect("run the Python client")
+}
+
+/// The frontier's URL with `user:token` as its user-info, as an operator would set `MATYAN_FRONTIER_URL`.
+fn url_with_token(frontier: &Frontier, token: &str) -> String {
+    frontier.url("").replacen("http://", &format!("http://ingest:{token}@"), 1)
+}
+
+#[test]
+fn the_stock_client_authenticates_with_the_token_in_its_url() {
+    let frontier = Frontier::start(&[("AUTH_TOKENS", TOKENS)]);
+    // The unmodified client sends the URL's user-info as `Authorization: Basic` on the
+    // WebSocket upgrade (websockets) and on presign (httpx): the run and its image get through.
+    let output = drive_stock_client(&url_with_token(&frontier, "s3cret-token-1"));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "client failed: {stderr}");
+    let sent: Value = serde_json::from_slice(output.stdout.trim_ascii()).expect("driver prints one JSON line");
+    let run_id = sent["run_id"].as_str().unwrap();
+    let records = records_for(run_id, 11, Duration::from_secs(20));
+    let blob =
+        records.iter().find(|r| r.value["type"] == "blob_ref").unwrap_or_else(|| panic!("no image went through presign: {records:#?}"));
+    let image: Vec<u8> = sent["image_bytes"].as_array().unwrap().iter().map(|b| b.as_u64().unwrap() as u8).collect();
+    assert_eq!(s3_get(blob.value["payload"]["s3_key"].as_str().unwrap()), (200, image));
+    assert_eq!(records.last().unwrap().value["type"], "finish_run");
+
+    // A wrong token: the upgrade gets 401, which the client treats as fatal (`Run()` raises).
+    let refused = drive_stock_client(&url_with_token(&frontier, "wrong-token"));
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(!refused.status.success(), "a wrong token must be refused");
+    assert!(stderr.contains("ConnectionError") && stderr.contains("HTTP 401"), "{stderr}");
+    assert!(!frontier.log_text().contains("s3cret-token-1"), "tokens never reach the logs");
 }

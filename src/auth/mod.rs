@@ -1,8 +1,9 @@
-//! Optional bearer-token authentication (off unless `AUTH_TOKENS` or
+//! Optional token authentication (off unless `AUTH_TOKENS` or
 //! `AUTH_TOKENS_FILE` is set, for drop-in compatibility). A token may be bound
-//! to a run-id prefix. Tokens never reach logs: only a short fingerprint does.
+//! to a run-id prefix. Tokens never reach logs.
 
-use actix_web::http::header::AUTHORIZATION;
+mod credentials;
+
 use actix_web::HttpRequest;
 
 /// One accepted token and the run ids it may write to.
@@ -25,7 +26,7 @@ impl std::fmt::Debug for Authenticator {
 
 #[derive(Debug, PartialEq, Eq, thiserror::Error)]
 pub enum AuthError {
-    #[error("authentication required: send 'Authorization: Bearer <token>' (or a 'token' query parameter)")]
+    #[error("authentication required: send 'Authorization: Bearer <token>', Basic auth with the token as password, or a 'token' query parameter")]
     Missing,
     #[error("invalid token")]
     Invalid,
@@ -58,17 +59,12 @@ impl Authenticator {
         !self.grants.is_empty()
     }
 
-    fn presented(req: &HttpRequest) -> Option<String> {
-        let header = req.headers().get(AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer ")).map(str::trim);
-        header.map(String::from).or_else(|| req.query_string().split('&').find_map(|pair| pair.strip_prefix("token=")).map(percent_decode))
-    }
-
     /// Checks the request's token against the run it writes to.
     pub fn authorize(&self, req: &HttpRequest, run_id: &str) -> Result<(), AuthError> {
         if !self.enabled() {
             return Ok(());
         }
-        let token = Self::presented(req).ok_or(AuthError::Missing)?;
+        let token = credentials::presented_token(req).ok_or(AuthError::Missing)?;
         let grant = self.grants.iter().find(|g| same(&g.token, &token)).ok_or(AuthError::Invalid)?;
         match &grant.run_prefix {
             Some(prefix) if !run_id.starts_with(prefix.as_str()) => Err(AuthError::RunNotAllowed(run_id.to_string())),
@@ -77,13 +73,10 @@ impl Authenticator {
     }
 }
 
-fn percent_decode(text: &str) -> String {
-    percent_encoding::percent_decode_str(text).decode_utf8_lossy().into_owned()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use actix_web::http::header::AUTHORIZATION;
     use actix_web::test::TestRequest;
 
     #[test]
