@@ -1,21 +1,17 @@
 //! Optional token authentication (off unless `AUTH_TOKENS` or
 //! `AUTH_TOKENS_FILE` is set, for drop-in compatibility). A token may be bound
-//! to a run-id prefix. Tokens never reach logs.
+//! to a run-id prefix or to one run. Tokens never reach logs.
 
 mod credentials;
+mod grants;
 
 use actix_web::HttpRequest;
 
-/// One accepted token and the run ids it may write to.
-#[derive(Clone)]
-struct Grant {
-    token: String,
-    run_prefix: Option<String>,
-}
+pub use grants::{GrantError, StaticGrants};
 
 #[derive(Clone, Default)]
 pub struct Authenticator {
-    grants: Vec<Grant>,
+    grants: StaticGrants,
 }
 
 impl std::fmt::Debug for Authenticator {
@@ -34,29 +30,13 @@ pub enum AuthError {
     RunNotAllowed(String),
 }
 
-/// Compares without stopping at the first difference.
-fn same(a: &str, b: &str) -> bool {
-    a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-}
-
 impl Authenticator {
-    /// Entries are `TOKEN` or `TOKEN:RUN_ID_PREFIX`, comma- or newline-separated;
-    /// `#` starts a comment line.
-    pub fn parse(entries: &str) -> Self {
-        let grants = entries
-            .split([',', '\n'])
-            .map(str::trim)
-            .filter(|e| !e.is_empty() && !e.starts_with('#'))
-            .map(|entry| match entry.split_once(':') {
-                Some((token, prefix)) => Grant { token: token.to_string(), run_prefix: Some(prefix.to_string()) },
-                None => Grant { token: entry.to_string(), run_prefix: None },
-            })
-            .collect();
+    pub fn new(grants: StaticGrants) -> Self {
         Self { grants }
     }
 
     pub fn enabled(&self) -> bool {
-        !self.grants.is_empty()
+        self.grants.len() > 0
     }
 
     /// Checks the request's token against the run it writes to.
@@ -65,10 +45,11 @@ impl Authenticator {
             return Ok(());
         }
         let token = credentials::presented_token(req).ok_or(AuthError::Missing)?;
-        let grant = self.grants.iter().find(|g| same(&g.token, &token)).ok_or(AuthError::Invalid)?;
-        match &grant.run_prefix {
-            Some(prefix) if !run_id.starts_with(prefix.as_str()) => Err(AuthError::RunNotAllowed(run_id.to_string())),
-            _ => Ok(()),
+        let scope = self.grants.scope_of(&token).ok_or(AuthError::Invalid)?;
+        if scope.allows(run_id) {
+            Ok(())
+        } else {
+            Err(AuthError::RunNotAllowed(run_id.to_string()))
         }
     }
 }
@@ -81,16 +62,25 @@ mod tests {
 
     #[test]
     fn tokens_from_header_or_query_and_prefixes() {
-        let auth = Authenticator::parse("# ops\nalpha, beta:team-a-");
-        let header = |t: &str| TestRequest::default().insert_header((AUTHORIZATION, format!("Bearer {t}"))).to_http_request();
-        assert_eq!(auth.authorize(&header("alpha"), "any"), Ok(()));
-        assert_eq!(auth.authorize(&header("beta"), "team-a-1"), Ok(()));
-        assert_eq!(auth.authorize(&header("beta"), "team-b-1"), Err(AuthError::RunNotAllowed("team-b-1".into())));
-        assert_eq!(auth.authorize(&header("gamma"), "x"), Err(AuthError::Invalid));
+        let auth = Authenticator::new(StaticGrants::parse("# ops\nalpha, beta:team-a-, gamma:=run-1").unwrap());
+        let header = |value: &str| TestRequest::default().insert_header((AUTHORIZATION, value.to_string())).to_http_request();
+        assert_eq!(auth.authorize(&header("Bearer alpha"), "any"), Ok(()));
+        assert_eq!(auth.authorize(&header("Bearer beta"), "team-a-1"), Ok(()));
+        assert_eq!(auth.authorize(&header("Bearer beta"), "team-b-1"), Err(AuthError::RunNotAllowed("team-b-1".into())));
+        assert_eq!(auth.authorize(&header("Bearer gamma"), "run-1"), Ok(()));
+        assert_eq!(auth.authorize(&header("Bearer gamma"), "run-10"), Err(AuthError::RunNotAllowed("run-10".into())));
+        assert_eq!(auth.authorize(&header("Bearer delta"), "x"), Err(AuthError::Invalid));
+        // Scheme names are case-insensitive (RFC 9110 §11.1); the token is not.
+        assert_eq!(auth.authorize(&header("bearer alpha"), "x"), Ok(()));
+        assert_eq!(auth.authorize(&header("BEARER alpha"), "x"), Ok(()));
+        assert_eq!(auth.authorize(&header("Bearer ALPHA"), "x"), Err(AuthError::Invalid));
+        // Basic with the token as password (the stock client's URL user-info), any user name.
+        assert_eq!(auth.authorize(&header("basic aW5nZXN0OmFscGhh"), "x"), Ok(()), "ingest:alpha");
+        assert_eq!(auth.authorize(&header("Basic aW5nZXN0OndST25n"), "x"), Err(AuthError::Invalid), "ingest:wROng");
         assert_eq!(auth.authorize(&TestRequest::default().to_http_request(), "x"), Err(AuthError::Missing));
         let query = TestRequest::with_uri("/ws?x=1&token=alpha").to_http_request();
         assert_eq!(auth.authorize(&query, "x"), Ok(()));
-        assert!(!Authenticator::parse("").enabled());
-        assert_eq!(format!("{auth:?}"), "Authenticator(2 tokens)");
+        assert!(!Authenticator::default().enabled());
+        assert_eq!(format!("{auth:?}"), "Authenticator(3 tokens)");
     }
 }

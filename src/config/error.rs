@@ -63,6 +63,8 @@ pub enum Problem {
     NotHttpUrl(String),
     #[error("not a JSON list of strings: {0}")]
     NotJsonList(String),
+    #[error(transparent)]
+    BadGrant(crate::auth::GrantError),
     #[error("cannot read {path}: {reason}")]
     Unreadable { path: String, reason: String },
     #[error("the development default {0} is refused in production")]

@@ -101,6 +101,12 @@ fn auth_tokens_from_variable_and_file() {
     let s = settings(&[("AUTH_TOKENS", "a,b"), ("AUTH_TOKENS_FILE", file.to_str().unwrap())]).unwrap();
     assert_eq!(format!("{:?}", s.auth), "Authenticator(3 tokens)");
     assert!(error(&[("AUTH_TOKENS_FILE", "/nonexistent/tokens")]).starts_with("AUTH_TOKENS_FILE: cannot read"));
+    // Refused at startup, naming the entry, never the token.
+    assert_eq!(error(&[("AUTH_TOKENS", "a, tok:")]), "AUTH_TOKENS: entry 2: empty run-id prefix (a token for every run has no ':')");
+    assert_eq!(
+        error(&[("AUTH_TOKENS", "file-token:team-b-"), ("AUTH_TOKENS_FILE", file.to_str().unwrap())]),
+        "AUTH_TOKENS, AUTH_TOKENS_FILE: entries 1 and 2 give the same token different runs"
+    );
     std::fs::remove_file(file).unwrap();
 }
 
