@@ -65,6 +65,12 @@ pub enum Problem {
     NotJsonList(String),
     #[error(transparent)]
     BadGrant(crate::auth::GrantError),
+    #[error(transparent)]
+    BadJwks(crate::auth::JwksError),
+    #[error("needed when AUTH_JWKS_FILE or AUTH_JWKS_URL is set: JWTs are checked against it")]
+    NeededForJwt,
+    #[error("set AUTH_JWKS_FILE or AUTH_JWKS_URL, not both")]
+    TwoJwksSources,
     #[error("cannot read {path}: {reason}")]
     Unreadable { path: String, reason: String },
     #[error("the development default {0} is refused in production")]
