@@ -69,7 +69,11 @@ impl Authenticator {
         let token = credentials::presented_token(req).ok_or(AuthError::Missing)?;
         let scopes = match (self.grants.scope_of(&token), &self.jwt) {
             (Some(scope), _) => vec![scope.clone()],
-            (None, Some(jwt)) if token.split('.').count() == 3 => jwt.verify(&token).await.map_err(AuthError::Jwt)?,
+            (None, Some(jwt)) if token.split('.').count() == 3 => jwt.verify(&token).await.map_err(|rejection| {
+                // The stock client shows the status only: the reason is for the operator.
+                log::info!("JWT refused: {rejection}");
+                AuthError::Jwt(rejection)
+            })?,
             (None, _) => return Err(AuthError::Invalid),
         };
         if scopes.iter().any(|scope| scope.allows(run_id)) {

@@ -151,6 +151,8 @@ fn the_stock_client_authenticates_with_a_jwt_in_its_url() {
         let stderr = String::from_utf8_lossy(&refused.stderr);
         assert!(!refused.status.success() && stderr.contains(status), "{status}: {stderr}");
     }
-    assert!(!frontier.log_text().contains(&idp.jwt(&every_run, 600)[..40]), "tokens never reach the logs");
+    let logs = frontier.log_text();
+    assert!(logs.contains("JWT refused: expired"), "the operator sees why: {logs}");
+    assert!(!logs.contains(&idp.jwt(&every_run, 600)[..40]), "tokens never reach the logs");
     std::fs::remove_file(file).unwrap();
 }
