@@ -63,6 +63,14 @@ pub enum Problem {
     NotHttpUrl(String),
     #[error("not a JSON list of strings: {0}")]
     NotJsonList(String),
+    #[error(transparent)]
+    BadGrant(crate::auth::GrantError),
+    #[error(transparent)]
+    BadJwks(crate::auth::JwksError),
+    #[error("needed when AUTH_JWKS_FILE or AUTH_JWKS_URL is set: JWTs are checked against it")]
+    NeededForJwt,
+    #[error("set AUTH_JWKS_FILE or AUTH_JWKS_URL, not both")]
+    TwoJwksSources,
     #[error("cannot read {path}: {reason}")]
     Unreadable { path: String, reason: String },
     #[error("the development default {0} is refused in production")]

@@ -137,6 +137,43 @@ fn auth_tokens_from_variable_and_file() {
     let s = settings(&[("AUTH_TOKENS", "a,b"), ("AUTH_TOKENS_FILE", file.to_str().unwrap())]).unwrap();
     assert_eq!(format!("{:?}", s.auth), "Authenticator(3 tokens)");
     assert!(error(&[("AUTH_TOKENS_FILE", "/nonexistent/tokens")]).starts_with("AUTH_TOKENS_FILE: cannot read"));
+    // Refused at startup, naming the entry, never the token.
+    assert_eq!(error(&[("AUTH_TOKENS", "a, tok:")]), "AUTH_TOKENS: entry 2: empty run-id prefix (a token for every run has no ':')");
+    assert_eq!(
+        error(&[("AUTH_TOKENS", "file-token:team-b-"), ("AUTH_TOKENS_FILE", file.to_str().unwrap())]),
+        "AUTH_TOKENS, AUTH_TOKENS_FILE: entries 1 and 2 give the same token different runs"
+    );
+    std::fs::remove_file(file).unwrap();
+}
+
+/// `extra` with a JWT issuer and audience.
+fn with_idp<'a>(extra: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
+    [&[("AUTH_JWT_ISSUER", "https://idp"), ("AUTH_JWT_AUDIENCE", "matyan")][..], extra].concat()
+}
+
+#[test]
+fn jwt_settings_are_checked_at_startup() {
+    let url = ("AUTH_JWKS_URL", "https://idp/jwks");
+    let s = settings(&with_idp(&[url])).unwrap();
+    assert!(s.auth.enabled(), "a JWKS alone turns authentication on");
+    assert_eq!(format!("{:?}", s.auth), r#"Authenticator(0 tokens, JWTs from Url("https://idp/jwks"))"#);
+    // Each refused, naming the variable.
+    let needed = ": needed when AUTH_JWKS_FILE or AUTH_JWKS_URL is set: JWTs are checked against it";
+    assert_eq!(error(&[url, ("AUTH_JWT_AUDIENCE", "matyan")]), format!("AUTH_JWT_ISSUER{needed}"));
+    assert_eq!(error(&[url, ("AUTH_JWT_ISSUER", "https://idp")]), format!("AUTH_JWT_AUDIENCE{needed}"));
+    assert_eq!(error(&with_idp(&[("AUTH_JWKS_URL", "idp/jwks")])), "AUTH_JWKS_URL: 'idp/jwks' is not an http(s) URL with a host");
+    assert_eq!(error(&with_idp(&[url, ("AUTH_JWKS_FILE", "/x")])), "AUTH_JWKS_URL: set AUTH_JWKS_FILE or AUTH_JWKS_URL, not both");
+    assert!(
+        error(&with_idp(&[("AUTH_JWKS_FILE", "/nonexistent/jwks.json")])).starts_with("AUTH_JWKS_FILE: cannot read /nonexistent/jwks.json")
+    );
+    assert!(error(&with_idp(&[url, ("AUTH_JWT_LEEWAY", "-1")])).starts_with("AUTH_JWT_LEEWAY: "));
+    let file = std::env::temp_dir().join(format!("matyan-jwks-config-{}", std::process::id()));
+    let path = file.to_str().unwrap();
+    std::fs::write(&file, r#"{"keys": 1}"#).unwrap();
+    assert!(error(&with_idp(&[("AUTH_JWKS_FILE", path)])).starts_with("AUTH_JWKS_FILE: not a JWKS"));
+    // A symmetric key is never a JWT key: the set has none to use.
+    std::fs::write(&file, r#"{"keys": [{"kty": "oct", "kid": "h", "k": "c2VjcmV0"}]}"#).unwrap();
+    assert_eq!(error(&with_idp(&[("AUTH_JWKS_FILE", path)])), "AUTH_JWKS_FILE: no usable signature key (RSA, EC P-256/P-384 or Ed25519)");
     std::fs::remove_file(file).unwrap();
 }
 

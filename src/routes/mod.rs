@@ -119,12 +119,9 @@ pub struct ErrorDetail {
     detail: String,
 }
 
-/// 401 for a missing or unknown token, 403 for a token bound to other runs.
+/// 401 for a missing, unknown or invalid token, 403 for a token bound to other runs.
 fn unauthorized(error: AuthError) -> HttpResponse {
-    let status = match error {
-        AuthError::RunNotAllowed(_) => actix_web::http::StatusCode::FORBIDDEN,
-        AuthError::Missing | AuthError::Invalid => actix_web::http::StatusCode::UNAUTHORIZED,
-    };
+    let status = if error.is_forbidden() { actix_web::http::StatusCode::FORBIDDEN } else { actix_web::http::StatusCode::UNAUTHORIZED };
     let mut response = detail(status, error.to_string());
     response.headers_mut().insert(actix_web::http::header::WWW_AUTHENTICATE, actix_web::http::header::HeaderValue::from_static("Bearer"));
     response

@@ -133,9 +133,9 @@ fn not_an_object() -> FieldError {
     responses(
         (status = 200, description = "The upload URL", body = PresignResponse),
         (status = 400, description = "Invalid `run_id`, `artifact_path` or `content_type`", body = ErrorDetail),
-        (status = 401, description = "Authentication is on and no token or an unknown one was sent", body = ErrorDetail,
+        (status = 401, description = "Authentication is on and no token, an unknown one or an invalid JWT was sent", body = ErrorDetail,
             headers(("WWW-Authenticate" = String, description = "`Bearer`"))),
-        (status = 403, description = "The token may not write this run (outside its run-id prefix)", body = ErrorDetail,
+        (status = 403, description = "The token may not write this run (outside its runs, or a JWT without its run claim)", body = ErrorDetail,
             headers(("WWW-Authenticate" = String, description = "`Bearer`"))),
         (status = 413, description = "Body larger than 64 KiB", body = String, content_type = "text/plain"),
         (status = 422, description = "Body not a JSON object, or a field missing or of the wrong type", body = ValidationErrors),
@@ -149,7 +149,7 @@ pub async fn presign(req: HttpRequest, body: web::Bytes, state: web::Data<AppSta
         Ok(request) => request,
         Err(errors) => return HttpResponse::UnprocessableEntity().json(ValidationErrors { detail: errors }),
     };
-    if let Err(error) = state.auth.authorize(&req, &request.run_id) {
+    if let Err(error) = state.auth.authorize(&req, &request.run_id).await {
         return unauthorized(error);
     }
     match state.presign.send(request).await {

@@ -35,9 +35,9 @@ use super::{detail, unauthorized, AppState, ErrorDetail};
     responses(
         (status = 101, description = "Switched to the WebSocket protocol"),
         (status = 400, description = "Invalid run id (JSON detail), or not a WebSocket handshake", body = ErrorDetail),
-        (status = 401, description = "Authentication is on and no token or an unknown one was sent", body = ErrorDetail,
+        (status = 401, description = "Authentication is on and no token, an unknown one or an invalid JWT was sent", body = ErrorDetail,
             headers(("WWW-Authenticate" = String, description = "`Bearer`"))),
-        (status = 403, description = "The token may not write this run (outside its run-id prefix)", body = ErrorDetail,
+        (status = 403, description = "The token may not write this run (outside its runs, or a JWT without its run claim)", body = ErrorDetail,
             headers(("WWW-Authenticate" = String, description = "`Bearer`"))),
         (status = 503, description = "`WS_MAX_CONNECTIONS` connections are open, or the server is shutting down", body = ErrorDetail),
     ),
@@ -48,7 +48,7 @@ pub async fn upgrade(
     run_id: web::Path<String>,
     state: web::Data<AppState>,
 ) -> actix_web::Result<HttpResponse> {
-    if let Err(error) = state.auth.authorize(&req, &run_id) {
+    if let Err(error) = state.auth.authorize(&req, &run_id).await {
         return Ok(unauthorized(error));
     }
     if let Err(error) = validate_run_id(&run_id) {

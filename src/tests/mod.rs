@@ -6,6 +6,7 @@
 mod fakes;
 mod gateway;
 mod http_surface;
+mod jwt;
 mod presign;
 mod shutdown;
 mod websocket;
