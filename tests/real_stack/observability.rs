@@ -1,0 +1,83 @@
+//! What operators watch: librdkafka's statistics and the answer latency as
+//! metrics, and the shipped dashboard, whose every series must exist.
+
+use std::time::{Duration, Instant};
+
+use crate::support::*;
+
+/// Statistics every 200 ms, so that a test need not wait the default 5 s.
+const FAST_STATISTICS: (&str, &str) = ("KAFKA_STATISTICS_INTERVAL_MS", "200");
+
+/// Every series of the family `name` on `/metrics/`, as (labels, value).
+fn series(frontier: &Frontier, name: &str) -> Vec<(String, f64)> {
+    let (status, _, text) = get(&frontier.url("/metrics/"));
+    assert_eq!(status, 200, "{text}");
+    text.lines()
+        .filter_map(|line| {
+            let (key, value) = line.rsplit_once(' ')?;
+            let labels = key.strip_prefix(name)?;
+            (labels.is_empty() || labels.starts_with('{')).then_some(())?;
+            Some((labels.to_string(), value.parse().ok()?))
+        })
+        .collect()
+}
+
+/// Polls until `check` holds, or fails with what it saw last.
+fn eventually(within: Duration, mut check: impl FnMut() -> Result<(), String>) {
+    let deadline = Instant::now() + within;
+    loop {
+        match check() {
+            Ok(()) => return,
+            Err(last) if Instant::now() >= deadline => panic!("{last}"),
+            Err(_) => std::thread::sleep(Duration::from_millis(100)),
+        }
+    }
+}
+
+#[test]
+fn producer_statistics_and_answer_latency_are_metrics() {
+    let frontier = Frontier::start(&[FAST_STATISTICS]);
+    let mut ws = frontier.ws(&unique_run_id());
+    for i in 0..20 {
+        assert_eq!(ws.roundtrip(&format!(r#"{{"type":"add_tag","tag_name":"t{i}"}}"#)), ok_answer());
+    }
+    assert_eq!(ws.roundtrip("{not json")["status"], "error");
+
+    // Twenty ok answers and one error, each within the client's 15 s wait.
+    let count = |result: &str| frontier.metric(&format!(r#"matyan_ws_answer_latency_seconds_count{{result="{result}"}}"#));
+    assert_eq!((count("ok"), count("error")), (Some(20.0), Some(1.0)));
+    let sum = frontier.metric(r#"matyan_ws_answer_latency_seconds_sum{result="ok"}"#).unwrap();
+    assert!(sum > 0.0 && sum < 20.0 * 15.0, "ok answers took {sum} s in all");
+
+    eventually(Duration::from_secs(10), || {
+        // Per broker id of the cluster (never the bootstrap address), p50 and p99, in seconds.
+        let rtt = series(&frontier, "matyan_kafka_broker_rtt_seconds");
+        let plausible = |q: &str| rtt.iter().any(|(labels, s)| labels.contains(&format!(r#"quantile="{q}""#)) && *s > 0.0 && *s < 5.0);
+        if !(plausible("0.5") && plausible("0.99")) || rtt.iter().any(|(labels, _)| labels.contains(r#"broker="-1""#)) {
+            return Err(format!("broker round trips: {rtt:?}"));
+        }
+        // Batches of at least one add_tag record, far below librdkafka's 1 MB default batch.
+        let batch = frontier.metric("matyan_kafka_batch_size_bytes").unwrap_or(0.0);
+        if !(30.0..1_000_000.0).contains(&batch) {
+            return Err(format!("average batch size {batch} bytes"));
+        }
+        Ok(())
+    });
+    // Every frame was answered, so nothing waits in librdkafka's queue.
+    eventually(Duration::from_secs(5), || {
+        let queue = (frontier.metric("matyan_kafka_producer_queue_messages"), frontier.metric("matyan_kafka_producer_queue_bytes"));
+        (queue == (Some(0.0), Some(0.0))).then_some(()).ok_or(format!("queue: {queue:?}"))
+    });
+    for counter in ["matyan_kafka_tx_errors_total", "matyan_kafka_rx_errors_total", "matyan_kafka_retries_total"] {
+        assert_eq!(frontier.metric(counter), Some(0.0), "{counter} on a healthy broker");
+    }
+}
+
+#[test]
+fn statistics_off_leave_the_producer_series_empty() {
+    let frontier = Frontier::start(&[("KAFKA_STATISTICS_INTERVAL_MS", "0")]);
+    assert_eq!(frontier.ws(&unique_run_id()).roundtrip(r#"{"type":"add_tag","tag_name":"t"}"#), ok_answer());
+    std::thread::sleep(Duration::from_secs(1));
+    assert_eq!(series(&frontier, "matyan_kafka_broker_rtt_seconds"), vec![], "no statistics, no round trips");
+    assert_eq!(frontier.metric("matyan_kafka_batch_size_bytes"), Some(0.0));
+}
