@@ -156,3 +156,41 @@ impl ProducerMetrics {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use rdkafka::statistics::{Broker, Topic, Window};
+
+    use super::*;
+
+    fn broker(name: &str, nodeid: i32, errors: u64, rtt_micros: i64) -> Broker {
+        let rtt = Window { cnt: 4, p50: rtt_micros, p99: 2 * rtt_micros, ..Window::default() };
+        Broker { name: name.into(), nodeid, txerrs: errors, rxerrs: errors, txretries: errors, rtt: Some(rtt), ..Broker::default() }
+    }
+
+    #[test]
+    fn statistics_become_bounded_series_and_counters_take_what_is_new() {
+        let registry = Registry::new();
+        let metrics = ProducerMetrics::register(&registry, "runs").unwrap();
+        let mut seen = BrokerTotals::default();
+        let mut stats = Statistics { msg_cnt: 3, msg_size: 700, ..Statistics::default() };
+        // The bootstrap entry (id -1) is an address, not a broker: no series of its own.
+        stats.brokers.insert("b:9092/bootstrap".into(), broker("b:9092/bootstrap", -1, 1, 9_000));
+        stats.brokers.insert("b:9092/1".into(), broker("b:9092/1", 1, 2, 1_500));
+        let batches = Window { cnt: 2, avg: 4096, ..Window::default() };
+        stats.topics.insert("runs".into(), Topic { topic: "runs".into(), batchsize: batches, ..Topic::default() });
+        metrics.observe(&stats, &mut seen);
+        // librdkafka's totals again, one more error on broker 1: counted once.
+        stats.brokers.get_mut("b:9092/1").unwrap().txerrs = 3;
+        metrics.observe(&stats, &mut seen);
+
+        assert_eq!((metrics.queue_messages.get(), metrics.queue_bytes.get()), (3, 700));
+        assert_eq!((metrics.tx_errors.get(), metrics.rx_errors.get(), metrics.retries.get()), (4, 3, 3));
+        assert_eq!(metrics.broker_rtt_seconds.with_label_values(&["1", "0.5"]).get(), 0.0015);
+        assert_eq!(metrics.broker_rtt_seconds.with_label_values(&["1", "0.99"]).get(), 0.003);
+        let families = registry.gather();
+        let rtt = families.iter().find(|f| f.get_name() == "matyan_kafka_broker_rtt_seconds").unwrap();
+        assert_eq!(rtt.get_metric().len(), 2, "broker 1's p50 and p99 only");
+        assert_eq!(metrics.batch_bytes.get(), 4096.0);
+    }
+}
