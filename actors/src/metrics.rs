@@ -189,7 +189,7 @@ mod tests {
         assert_eq!(metrics.broker_rtt_seconds.with_label_values(&["1", "0.5"]).get(), 0.0015);
         assert_eq!(metrics.broker_rtt_seconds.with_label_values(&["1", "0.99"]).get(), 0.003);
         let families = registry.gather();
-        let rtt = families.iter().find(|f| f.get_name() == "matyan_kafka_broker_rtt_seconds").unwrap();
+        let rtt = families.iter().find(|f| f.name() == "matyan_kafka_broker_rtt_seconds").unwrap();
         assert_eq!(rtt.get_metric().len(), 2, "broker 1's p50 and p99 only");
         assert_eq!(metrics.batch_bytes.get(), 4096.0);
     }
