@@ -1,9 +1,50 @@
 //! What operators watch: librdkafka's statistics and the answer latency as
 //! metrics, and the shipped dashboard, whose every series must exist.
 
+use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
+use serde_json::{json, Value};
+
 use crate::support::*;
+
+const DASHBOARD: &str = include_str!("../../deploy/grafana/matyan-frontier.json");
+
+/// The suffixes Prometheus adds to a histogram's name for its series.
+const HISTOGRAM_SUFFIXES: [&str; 3] = ["_bucket", "_sum", "_count"];
+
+fn metric_family(series_name: &str) -> &str {
+    HISTOGRAM_SUFFIXES.iter().find_map(|suffix| series_name.strip_suffix(suffix)).unwrap_or(series_name)
+}
+
+/// Every `matyan_…` metric an expression names, histogram suffixes stripped.
+fn metric_names(expr: &str) -> impl Iterator<Item = &str> {
+    expr.match_indices("matyan_").map(move |(start, _)| {
+        let len = expr[start..].find(|c: char| !(c.is_ascii_lowercase() || c == '_')).unwrap_or(expr.len() - start);
+        metric_family(&expr[start..start + len])
+    })
+}
+
+/// The metric names of every panel expression of the dashboard.
+fn dashboard_metrics() -> BTreeSet<String> {
+    let dashboard: Value = serde_json::from_str(DASHBOARD).expect("the dashboard is JSON");
+    let panels = dashboard["panels"].as_array().expect("panels");
+    let exprs = panels
+        .iter()
+        .flat_map(|panel| panel["targets"].as_array().into_iter().flatten())
+        .map(|target| target["expr"].as_str().expect("expr"));
+    exprs.flat_map(metric_names).map(String::from).collect()
+}
+
+/// The metric families on `/metrics/` that have at least one series.
+fn exported_metrics(frontier: &Frontier) -> BTreeSet<String> {
+    let (_, _, text) = get(&frontier.url("/metrics/"));
+    text.lines()
+        .filter(|line| !line.starts_with('#'))
+        .filter_map(|line| line.split(['{', ' ']).next())
+        .map(|name| metric_family(name).to_string())
+        .collect()
+}
 
 /// Statistics every 200 ms, so that a test need not wait the default 5 s.
 const FAST_STATISTICS: (&str, &str) = ("KAFKA_STATISTICS_INTERVAL_MS", "200");
@@ -80,4 +121,25 @@ fn statistics_off_leave_the_producer_series_empty() {
     std::thread::sleep(Duration::from_secs(1));
     assert_eq!(series(&frontier, "matyan_kafka_broker_rtt_seconds"), vec![], "no statistics, no round trips");
     assert_eq!(frontier.metric("matyan_kafka_batch_size_bytes"), Some(0.0));
+}
+
+#[test]
+fn every_series_of_the_dashboard_is_exported() {
+    let wanted = dashboard_metrics();
+    // An expression that names nothing would make this test pass vacuously.
+    for name in ["matyan_ws_frames_total", "matyan_ws_answer_latency_seconds", "matyan_kafka_broker_rtt_seconds", "matyan_inflight_bytes"] {
+        assert!(wanted.contains(name), "the dashboard graphs {name}: {wanted:?}");
+    }
+    let frontier = Frontier::start(&[FAST_STATISTICS]);
+    let mut ws = frontier.ws(&unique_run_id());
+    assert_eq!(ws.roundtrip(r#"{"type":"add_tag","tag_name":"t"}"#), ok_answer());
+    // A refused frame: answered `error`, counted `rejected`.
+    assert_eq!(ws.roundtrip("{not json")["status"], "error");
+    let presign = json!({"run_id": unique_run_id(), "artifact_path": "a.png", "content_type": "image/png"});
+    assert_eq!(post_json(&frontier.url("/api/v1/rest/artifacts/presign"), &presign.to_string()).0, 200);
+    assert_eq!(get(&frontier.url("/health/ready/")).0, 200);
+    eventually(Duration::from_secs(10), || {
+        let missing: Vec<_> = wanted.difference(&exported_metrics(&frontier)).cloned().collect();
+        missing.is_empty().then_some(()).ok_or(format!("graphed by the dashboard, not on /metrics/: {missing:?}"))
+    });
 }
