@@ -143,3 +143,58 @@ fn every_series_of_the_dashboard_is_exported() {
         missing.is_empty().then_some(()).ok_or(format!("graphed by the dashboard, not on /metrics/: {missing:?}"))
     });
 }
+
+/// The fields every JSON log line has.
+const LOG_FIELDS: [&str; 4] = ["timestamp", "level", "target", "message"];
+
+#[test]
+fn json_logs_are_one_object_a_line_through_startup_frames_an_outage_and_shutdown() {
+    let _broker = DURABLE_BROKER.take_turn();
+    let bootstrap = DURABLE_BROKER.bootstrap();
+    // As in broker_outage: tansu cannot bump an idempotent producer's epoch after the restart.
+    let mut frontier = Frontier::start(&[
+        ("LOG_FORMAT", "json"),
+        ("KAFKA_BOOTSTRAP_SERVERS", &bootstrap),
+        ("KAFKA_PROPERTY_ENABLE_IDEMPOTENCE", "false"),
+        ("KAFKA_ALLOW_UNSAFE_OVERRIDES", "true"),
+    ]);
+    wait_for_readiness(&frontier, 200, Duration::from_secs(10));
+    let run_id = unique_run_id();
+    let mut ws = frontier.ws(&run_id);
+    assert_eq!(ws.roundtrip(r#"{"type":"add_tag","tag_name":"t"}"#), ok_answer());
+    assert_eq!(ws.roundtrip("{not json")["status"], "error");
+    drop(ws);
+    // A query string never reaches the logs.
+    assert_eq!(get(&frontier.url("/health/live/?token=hunter2")).0, 200);
+
+    DURABLE_BROKER.stop();
+    wait_for_readiness(&frontier, 503, Duration::from_secs(15));
+    DURABLE_BROKER.start();
+    wait_for_readiness(&frontier, 200, Duration::from_secs(30));
+    assert!(frontier.terminate().success());
+
+    let lines: Vec<Value> = frontier
+        .logs
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("not one JSON object ({e}): {line}")))
+        .collect();
+    for line in &lines {
+        assert!(LOG_FIELDS.iter().all(|field| line[field].is_string()), "a field missing: {line}");
+        assert!(!line.to_string().contains("hunter2"), "a query string in the logs: {line}");
+    }
+    let find = |what: &str, matches: &dyn Fn(&Value) -> bool| {
+        lines.iter().find(|line| matches(line)).unwrap_or_else(|| panic!("no line for {what} in {lines:#?}"))
+    };
+    let message = |line: &Value| line["message"].as_str().unwrap_or_default().to_string();
+    find("startup", &|line| message(line).contains("listening") || message(line).contains("starting"));
+    let connected = find("a session", &|line| line["run"] == run_id.as_str() && message(line) == "connected");
+    assert!(connected["conn"].is_string(), "{connected}");
+    let refused = find("the refused frame", &|line| line["run"] == run_id.as_str() && message(line).starts_with("frame rejected: "));
+    assert_eq!(refused["level"], "INFO");
+    let access = find("an access line", &|line| line["path"] == "/health/live/");
+    assert!(uuid::Uuid::parse_str(access["request_id"].as_str().unwrap()).is_ok(), "{access}");
+    find("the broker down", &|line| line["level"] == "ERROR" && message(line).starts_with("librdkafka: "));
+    find("shutdown", &|line| message(line).contains("shutting down"));
+}
