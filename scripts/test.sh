@@ -6,6 +6,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 bash scripts/build-deps.sh
+# The alert rules need no stack: promtool checks and unit-tests them.
+bash scripts/check-alerts.sh
 bash scripts/local-stack.sh up
 trap 'bash scripts/local-stack.sh down' EXIT
 eval "$(bash scripts/local-stack.sh env)"

@@ -6,6 +6,7 @@
 mod auth;
 pub mod config;
 mod http_metrics;
+pub mod logging;
 mod request_id;
 mod routes;
 mod server;

@@ -37,7 +37,7 @@ fn main() {
         eprintln!("matyan-frontier: invalid configuration: {error}");
         std::process::exit(2);
     });
-    env_logger::Builder::new().filter_level(settings.log_filter).format_timestamp_micros().init();
+    matyan_frontier::logging::init(settings.log_filter, settings.log_format);
     let system = actix_web::rt::System::new();
     let code = match system.block_on(serve(settings)) {
         Ok(()) => 0,

@@ -67,6 +67,10 @@ impl InflightBudget {
         let frames_gauge = IntGauge::new("matyan_inflight_frames", "Accepted frames not yet acknowledged by Kafka")?;
         registry.register(Box::new(bytes_gauge.clone()))?;
         registry.register(Box::new(frames_gauge.clone()))?;
+        // The limit beside the gauge, so that dashboards and alerts read saturation without knowing the setting.
+        let budget_gauge = IntGauge::new("matyan_inflight_budget_bytes", "The in-flight budget, KAFKA_MAX_INFLIGHT_BYTES")?;
+        budget_gauge.set(max_bytes.try_into().unwrap_or(i64::MAX));
+        registry.register(Box::new(budget_gauge))?;
         Ok(Arc::new(Self {
             max_bytes,
             bytes: AtomicUsize::new(0),

@@ -282,7 +282,7 @@ impl WsSession {
             // The client's resend after its 15 s wait: published once, answered once,
             // so the client's answers stay in step with its frames.
             log::info!("conn={} run={} frame resent while unanswered: not published again", self.slot.id, self.run_id);
-            self.metrics.frame_answered(FrameResult::Resent);
+            self.metrics.frame_answered(FrameResult::Resent, now);
             return self.update_gate();
         }
         let frame = match self.encoder.encode(&text, chrono::Utc::now()) {
@@ -291,7 +291,7 @@ impl WsSession {
         };
         if frame.is_empty() {
             let seq = self.answers.reserve(None);
-            self.metrics.frame_answered(FrameResult::Ok);
+            self.metrics.frame_answered(FrameResult::Ok, now);
             return self.settle(seq, FrameAnswer::ok(), ctx);
         }
         let seq = self.answers.reserve(Some(PublishedFrame { text, received: now }));
@@ -313,7 +313,7 @@ impl WsSession {
                     (FrameAnswer::error(error.to_string()), FrameResult::Failed)
                 }
             };
-            act.metrics.frame_answered(outcome);
+            act.metrics.frame_answered(outcome, now);
             act.settle(seq, answer, ctx);
         }));
     }
@@ -322,7 +322,7 @@ impl WsSession {
     /// takes its turn, so answers stay in frame order.
     fn refuse(&mut self, why: String, ctx: &mut ws::WebsocketContext<Self>) {
         log::info!("conn={} run={} frame rejected: {why}", self.slot.id, self.run_id);
-        self.metrics.frame_answered(FrameResult::Rejected);
+        self.metrics.frame_answered(FrameResult::Rejected, self.gate.frame_read_at());
         let seq = self.answers.reserve(None);
         self.settle(seq, FrameAnswer::error(why), ctx);
     }

@@ -43,6 +43,7 @@ fn settings(bootstrap: &str) -> KafkaSettings {
         linger: Duration::ZERO,
         compression: Default::default(),
         max_record_bytes: 1_000_000,
+        statistics_interval: Duration::ZERO,
         extra_properties: Vec::new(),
     }
 }

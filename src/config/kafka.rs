@@ -65,6 +65,10 @@ pub struct KafkaConfig {
     /// `murmur2_random`. Without it such a property stops the process at startup.
     #[arg(long, env = "KAFKA_ALLOW_UNSAFE_OVERRIDES", value_name = "BOOL", default_value = "false", action = clap::ArgAction::Set, value_parser = values::boolean)]
     pub kafka_allow_unsafe_overrides: bool,
+    /// How often librdkafka reports its statistics, milliseconds; they become the `matyan_kafka_*` queue, round-trip,
+    /// error, retry and batch metrics. 0 turns them off.
+    #[arg(long, env = "KAFKA_STATISTICS_INTERVAL_MS", value_name = "MS", default_value = "5000", value_parser = statistics_interval)]
+    pub kafka_statistics_interval_ms: u64,
     /// Replaced by `WS_ANSWER_DEADLINE_MS`; refused so that it is not silently ignored.
     #[arg(long, env = "KAFKA_MESSAGE_TIMEOUT_MS", hide = true, value_parser = replaced_by_answer_deadline)]
     pub kafka_message_timeout_ms: Option<Retired>,
@@ -81,6 +85,11 @@ fn replaced_by_answer_deadline(_: &str) -> Result<Retired, Problem> {
 /// librdkafka's range for `message.max.bytes`, which follows this limit.
 fn record_limit(value: &str) -> Result<usize, Problem> {
     values::in_range(value, 1000, 1_000_000_000, " bytes (librdkafka's range for message.max.bytes)").map(|n| n as usize)
+}
+
+/// librdkafka's range for `statistics.interval.ms`.
+fn statistics_interval(value: &str) -> Result<u64, Problem> {
+    values::in_range(value, 0, 86_400_000, " ms (librdkafka's range for statistics.interval.ms)")
 }
 
 fn compression(name: &str) -> Result<Compression, Problem> {
@@ -179,6 +188,7 @@ impl KafkaConfig {
             linger: Duration::from_millis(self.kafka_linger_ms),
             compression: self.kafka_compression_type,
             max_record_bytes: limit,
+            statistics_interval: Duration::from_millis(self.kafka_statistics_interval_ms),
             extra_properties: properties.into_iter().map(|(key, value)| (key, value.into())).collect(),
         })
     }

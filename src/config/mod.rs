@@ -13,6 +13,7 @@ mod blob;
 mod error;
 mod gcs;
 mod kafka;
+mod logging;
 pub mod reference;
 mod s3;
 mod server;
@@ -46,6 +47,8 @@ pub struct Config {
     pub blob: blob::BlobConfig,
     #[command(flatten)]
     pub auth: auth::AuthConfig,
+    #[command(flatten)]
+    pub logging: logging::LoggingConfig,
 }
 
 /// The validated configuration the server runs with.
@@ -54,6 +57,7 @@ pub struct Settings {
     pub auth: Authenticator,
     pub environment: String,
     pub log_filter: log::LevelFilter,
+    pub log_format: crate::logging::LogFormat,
     pub host: String,
     pub port: u16,
     /// TLS on the listener; `None` serves plain HTTP.
@@ -75,7 +79,7 @@ impl Settings {
     /// development defaults; the chosen backend's needs), and reads the
     /// `KAFKA_PROPERTY_*` variables of `vars`.
     pub fn new(config: Config, vars: &[(String, String)]) -> Result<Self, ConfigError> {
-        let Config { server, kafka, websocket, blob, auth } = config;
+        let Config { server, kafka, websocket, blob, auth, logging } = config;
         let environment = server.environment();
         let production = environment == "production";
         let tls = server.listener_tls()?;
@@ -98,6 +102,7 @@ impl Settings {
             auth: auth.authenticator()?,
             environment,
             log_filter: server.log_level.filter(),
+            log_format: logging.log_format,
             host: server.host,
             port: server.port,
             tls,

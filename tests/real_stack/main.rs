@@ -16,6 +16,7 @@ mod hostile_input;
 mod http_probes;
 mod kafka_sasl;
 mod lifecycle;
+mod observability;
 mod openapi_docs;
 mod presign_azure;
 mod presign_gcs;

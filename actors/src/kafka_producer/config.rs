@@ -59,6 +59,8 @@ pub struct KafkaSettings {
     /// librdkafka's `message.max.bytes`: the largest record it enqueues (key,
     /// value and framing), the limit the frame encoder checks every record against.
     pub max_record_bytes: usize,
+    /// How often librdkafka reports its statistics (exported as metrics); zero: never.
+    pub statistics_interval: Duration,
     /// Any other librdkafka property (`KAFKA_PROPERTY_*`), applied last.
     pub extra_properties: Vec<(String, Secret)>,
 }
@@ -83,7 +85,8 @@ impl KafkaSettings {
             .set("linger.ms", self.linger.as_millis().to_string())
             .set("message.timeout.ms", self.message_timeout.as_millis().to_string())
             // Bounded memory: when this fills up, sessions wait (backpressure).
-            .set("queue.buffering.max.kbytes", "65536");
+            .set("queue.buffering.max.kbytes", "65536")
+            .set("statistics.interval.ms", self.statistics_interval.as_millis().to_string());
         let optional = [
             ("security.protocol", &self.security_protocol),
             ("sasl.mechanism", &self.sasl_mechanism),

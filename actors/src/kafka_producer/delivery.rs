@@ -12,6 +12,7 @@ use std::sync::{Arc, Mutex};
 use actix::Addr;
 use rdkafka::error::KafkaError;
 use rdkafka::producer::{DeliveryResult, ProducerContext};
+use rdkafka::statistics::Statistics;
 use rdkafka::types::RDKafkaErrorCode;
 use rdkafka::ClientContext;
 use tokio::sync::oneshot;
@@ -19,6 +20,7 @@ use tokio::sync::oneshot;
 use super::receipt::{BatchOutcome, EnqueueProgress, Publish, Undelivered};
 use super::{ClientErrorReported, KafkaProducer, Republish};
 use crate::backpressure::InflightPermit;
+use crate::metrics::{BrokerTotals, ProducerMetrics};
 use crate::protocol::EncodedFrame;
 
 /// How often one batch is republished after its producer failed; past that,
@@ -169,17 +171,21 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 
 /// Routes librdkafka delivery reports to their batch, tells the producer
 /// actor when its producer failed for good, and keeps the client's last
-/// global error (a refused SASL login, say) for readiness to show.
+/// global error (a refused SASL login, say) for readiness to show; exports
+/// librdkafka's statistics as metrics.
 pub struct DeliveryContext {
     generation: u64,
     actor: Addr<KafkaProducer>,
     last_error: Mutex<Option<String>>,
     acked: AtomicBool,
+    metrics: ProducerMetrics,
+    broker_totals: Mutex<BrokerTotals>,
 }
 
 impl DeliveryContext {
-    pub fn new(generation: u64, actor: Addr<KafkaProducer>) -> Self {
-        Self { generation, actor, last_error: Mutex::default(), acked: AtomicBool::new(false) }
+    pub fn new(generation: u64, actor: Addr<KafkaProducer>, metrics: ProducerMetrics) -> Self {
+        let (last_error, acked, broker_totals) = (Mutex::default(), AtomicBool::new(false), Mutex::default());
+        Self { generation, actor, last_error, acked, metrics, broker_totals }
     }
 
     pub fn last_error(&self) -> Option<String> {
@@ -205,6 +211,11 @@ impl ClientContext for DeliveryContext {
         if error.rdkafka_error_code() != Some(RDKafkaErrorCode::AllBrokersDown) {
             *lock(&self.last_error) = Some(reason.to_owned());
         }
+    }
+
+    /// Every `statistics.interval.ms` (`KAFKA_STATISTICS_INTERVAL_MS`), on librdkafka's thread.
+    fn stats(&self, statistics: Statistics) {
+        self.metrics.observe(&statistics, &mut lock(&self.broker_totals));
     }
 }
 

@@ -32,6 +32,7 @@ use delivery::{BatchDelivery, DeliveryContext};
 pub use receipt::{Publish, PublishError, Published, Unacknowledged};
 
 use crate::health::{Health, PROBE_TTL};
+use crate::metrics::ProducerMetrics;
 use crate::ttl_cache::TtlCache;
 
 /// How often a full producer queue is retried.
@@ -156,6 +157,8 @@ pub struct KafkaProducer {
     topic_check: TopicCheck,
     rebuilds: IntCounter,
     topic_checks: IntCounter,
+    /// Handed to each producer's context, which fills them from librdkafka's statistics.
+    statistics: ProducerMetrics,
 }
 
 /// The current producer's last metadata check: one runs at a time, and its
@@ -188,9 +191,11 @@ impl KafkaProducer {
             "Topic metadata requests made for readiness; the probes that come while one runs, or in the second after, share its answer",
         )?;
         registry.register(Box::new(topic_checks.clone()))?;
+        let statistics = ProducerMetrics::register(registry, &settings.topic)?;
         let mut ctx = Context::new();
         ctx.set_mailbox_capacity(capacity);
-        let producer = Arc::new(settings.client_config().create_with_context(DeliveryContext::new(0, ctx.address()))?);
+        let producer =
+            Arc::new(settings.client_config().create_with_context(DeliveryContext::new(0, ctx.address(), statistics.clone()))?);
         Ok(ctx.run(Self {
             settings: settings.clone(),
             producer,
@@ -206,6 +211,7 @@ impl KafkaProducer {
             topic_check: TopicCheck::default(),
             rebuilds,
             topic_checks,
+            statistics,
         }))
     }
 
@@ -286,7 +292,11 @@ impl KafkaProducer {
             return self.schedule_rebuild(cause, wait, ctx);
         }
         let generation = self.generation + 1;
-        let replacement = match self.settings.client_config().create_with_context(DeliveryContext::new(generation, ctx.address())) {
+        let replacement = match self.settings.client_config().create_with_context(DeliveryContext::new(
+            generation,
+            ctx.address(),
+            self.statistics.clone(),
+        )) {
             Ok(producer) => Arc::new(producer),
             Err(error) => {
                 log::error!("cannot create a replacement Kafka producer ({error}); trying again in {REBUILD_RETRY:?}");

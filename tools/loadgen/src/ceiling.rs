@@ -64,6 +64,7 @@ pub fn run(bootstrap: &str, topic: &str, shape: &LoadShape, compression: Compres
         // The same codec as the gateway under test.
         compression,
         max_record_bytes: 1_000_000,
+        statistics_interval: Duration::ZERO,
         extra_properties: Vec::new(),
     };
     let threads_before = proc_stats::thread_ids();

@@ -15,6 +15,7 @@
 
 mod bench;
 mod ceiling;
+mod chart;
 mod kafka_count;
 mod load;
 mod proc_stats;
@@ -55,6 +56,9 @@ pub struct Cli {
     /// Where `scripts/local-stack.sh` installed `tansu`, whose CLI creates the topics.
     #[arg(long, env = "MATYAN_STACK_BIN")]
     pub stack_bin: PathBuf,
+    /// Where the chart of msgs/s and p99 latency by connection count goes (SVG); only a full run draws one.
+    #[arg(long, env = "BENCH_CHART", default_value = "target/bench-chart.svg")]
+    pub chart: PathBuf,
 }
 
 /// How one phase loads its subject.
@@ -80,6 +84,12 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let results = if cli.smoke { bench::smoke(&cli) } else { bench::full(&cli) };
     report::print(&results);
+    if let Some(svg) = chart::svg(&results) {
+        match std::fs::write(&cli.chart, svg) {
+            Ok(()) => println!("chart: {}", cli.chart.display()),
+            Err(error) => eprintln!("cannot write the chart to {}: {error}", cli.chart.display()),
+        }
+    }
     if report::all_correct(&results) {
         ExitCode::SUCCESS
     } else {
