@@ -1,8 +1,11 @@
 //! `matyan-frontier`: the ingestion gateway between training clients and Kafka.
 
 use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
 
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
+use matyan_actors::connections::ConnectionRegistry;
 use matyan_frontier::config::{self, Config, ConfigError, Settings};
 use matyan_frontier::{listen, Gateway, ServerEnded, StartupError};
 use tokio::signal::unix::{signal, Signal, SignalKind};
@@ -53,7 +56,7 @@ fn main() {
 
 #[derive(Debug, thiserror::Error)]
 enum ServeError {
-    #[error("cannot handle SIGTERM and SIGINT: {0}")]
+    #[error("cannot handle SIGTERM, SIGINT and SIGUSR1: {0}")]
     Signals(std::io::Error),
     #[error(transparent)]
     Startup(#[from] StartupError),
@@ -62,11 +65,14 @@ enum ServeError {
 }
 
 /// Binds, serves until SIGTERM or SIGINT, then shuts down in order; a second
-/// one exits at once.
+/// one exits at once. SIGUSR1 drains the connections while it serves on.
 async fn serve(settings: Settings) -> Result<(), ServeError> {
     let mut signals = StopSignals::install().map_err(ServeError::Signals)?;
+    let drain_requests = signal(SignalKind::user_defined1()).map_err(ServeError::Signals)?;
+    let drain_spread = settings.drain_spread;
     let listener = listen(&format!("{}:{}", settings.host, settings.port))?;
     let gateway = Gateway::start(settings, listener).await?;
+    actix_web::rt::spawn(drain_on_request(drain_requests, gateway.connections(), drain_spread));
     gateway
         .run_until(async move {
             let first = signals.recv().await;
@@ -79,6 +85,22 @@ async fn serve(settings: Settings) -> Result<(), ServeError> {
         })
         .await?;
     Ok(())
+}
+
+/// Closes every connection (1012) over `spread` at each SIGUSR1, so their
+/// clients reconnect to other replicas (scale-out, a replica to be emptied).
+async fn drain_on_request(mut requests: Signal, connections: Arc<ConnectionRegistry>, spread: Duration) {
+    while requests.recv().await.is_some() {
+        let open = connections.len();
+        log::info!("SIGUSR1 received: draining {open} WebSocket connections over {:.1} s (readiness 503 meanwhile)", spread.as_secs_f64());
+        let connections = Arc::clone(&connections);
+        actix_web::rt::spawn(async move {
+            match connections.drain(spread).await {
+                Some(told) => log::info!("drain done: {told} connections told to reconnect; {} open now", connections.len()),
+                None => log::info!("a drain is already under way: this SIGUSR1 is ignored"),
+            }
+        });
+    }
 }
 
 /// SIGTERM and SIGINT, caught from startup on (Ctrl-C, an orchestrator stopping us).

@@ -225,6 +225,11 @@ impl Gateway {
         })
     }
 
+    /// Its open WebSocket sessions, to drain them while it keeps serving.
+    pub fn connections(&self) -> Arc<ConnectionRegistry> {
+        Arc::clone(&self.connections)
+    }
+
     /// The address it serves on (the port the OS chose for port 0).
     pub fn local_addr(&self) -> SocketAddr {
         self.address

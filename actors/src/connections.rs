@@ -1,5 +1,6 @@
 //! The set of open WebSocket sessions: a connection limit, and a way to tell
-//! every session to finish up and close when the server shuts down.
+//! every session to finish up and close when the server shuts down, or to
+//! close them gradually (a drain) so their clients reconnect elsewhere.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -9,10 +10,20 @@ use std::time::Duration;
 use actix::prelude::*;
 use tokio::sync::Notify;
 
-/// Sent to every session at shutdown: answer what was received, then close (1001).
+/// Sent to a session to end it losslessly: answer what was received, then close.
 #[derive(Message, Clone, Copy)]
 #[rtype(result = "()")]
-pub struct GoingAway;
+pub struct GoingAway(pub CloseCause);
+
+/// Why the server closes a session; the client sees it in the close code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CloseCause {
+    /// The server stops (1001 Going Away).
+    Shutdown,
+    /// The connection reached its maximum age, or the replica is drained: the
+    /// client should reconnect, most likely to another replica (1012 Service Restart).
+    Rebalance,
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum AdmissionError {
@@ -26,6 +37,7 @@ pub struct ConnectionRegistry {
     limit: usize,
     next_id: AtomicU64,
     shutting_down: AtomicBool,
+    draining: AtomicBool,
     sessions: Mutex<HashMap<u64, Option<Recipient<GoingAway>>>>,
     emptied: Notify,
 }
@@ -36,6 +48,7 @@ impl ConnectionRegistry {
             limit,
             next_id: AtomicU64::new(1),
             shutting_down: AtomicBool::new(false),
+            draining: AtomicBool::new(false),
             sessions: Mutex::default(),
             emptied: Notify::new(),
         })
@@ -72,8 +85,31 @@ impl ConnectionRegistry {
         self.shutting_down.store(true, Ordering::Release);
         let recipients: Vec<_> = self.sessions().values().flatten().cloned().collect();
         for recipient in recipients {
-            recipient.do_send(GoingAway);
+            recipient.do_send(GoingAway(CloseCause::Shutdown));
         }
+    }
+
+    /// Is a drain under way? Readiness reports it, so a load balancer sends new connections elsewhere.
+    pub fn is_draining(&self) -> bool {
+        self.draining.load(Ordering::Acquire)
+    }
+
+    /// Closes (1012) every session open now, one after the other, evenly over
+    /// `spread`, so their clients do not all reconnect at once; new sessions
+    /// are still admitted. Answers how many were told, or `None` when a drain
+    /// is already under way.
+    pub async fn drain(&self, spread: Duration) -> Option<usize> {
+        if self.draining.swap(true, Ordering::AcqRel) {
+            return None;
+        }
+        let recipients: Vec<_> = self.sessions().values().flatten().cloned().collect();
+        let gap = spread.checked_div(recipients.len() as u32).unwrap_or_default();
+        for recipient in &recipients {
+            recipient.do_send(GoingAway(CloseCause::Rebalance));
+            tokio::time::sleep(gap).await;
+        }
+        self.draining.store(false, Ordering::Release);
+        Some(recipients.len())
     }
 
     /// Waits until every session has closed, at most `timeout`; answers how many remain.
@@ -106,7 +142,7 @@ impl ConnectionSlot {
         let mut sessions = self.registry.sessions();
         sessions.insert(self.id, Some(recipient.clone()));
         if self.registry.shutting_down.load(Ordering::Acquire) {
-            recipient.do_send(GoingAway);
+            recipient.do_send(GoingAway(CloseCause::Shutdown));
         }
     }
 }

@@ -13,12 +13,15 @@
 //! connection that showed no sign of life within `pong_timeout` of a ping, so
 //! dead peers give their place back.
 //!
-//! A close on the server's initiative (shutdown) loses nothing the client
-//! sent ([`Lifecycle`]): the Close (1001) goes out in place of an answer, and
+//! A close on the server's initiative (shutdown: 1001; maximum connection age
+//! or a drain: 1012) loses nothing the client sent ([`Lifecycle`]): the Close
+//! goes out in place of an answer, and
 //! the frames the client sent before it saw it are still read and published,
 //! until its own Close or the drain deadline.
 
+use std::collections::hash_map::RandomState;
 use std::collections::VecDeque;
+use std::hash::BuildHasher;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -30,7 +33,7 @@ use bytestring::ByteString;
 use serde::Serialize;
 
 use crate::backpressure::{InflightBudget, ReadGate};
-use crate::connections::{ConnectionSlot, GoingAway};
+use crate::connections::{CloseCause, ConnectionSlot, GoingAway};
 use crate::kafka_producer::Publish;
 use crate::metrics::{FrameResult, SessionMetrics};
 use crate::protocol::{FrameEncoder, FrameLimits, KeyScope};
@@ -60,6 +63,19 @@ pub struct SessionLimits {
     /// How long a closing session waits for the client's next frame before it
     /// sends its Close; then how long it still reads frames, waiting for the client's Close.
     pub close_drain_deadline: Duration,
+    /// A connection this old (±[`MAX_AGE_JITTER`]) is closed with 1012, losslessly, so that
+    /// long-lived connections spread over replicas added since; `None`: never.
+    pub max_connection_age: Option<Duration>,
+}
+
+/// A fleet's connections, opened together, would all close together at their maximum age.
+pub const MAX_AGE_JITTER: f64 = 0.1;
+
+/// `age` moved by up to ±[`MAX_AGE_JITTER`] of it, differently for each connection.
+fn jittered(age: Duration, connection: u64) -> Duration {
+    // A randomly keyed hash of the connection's id: uniform enough, and no random-number crate.
+    let unit = RandomState::new().hash_one(connection) as f64 / u64::MAX as f64;
+    age.mul_f64(1.0 + MAX_AGE_JITTER * (2.0 * unit - 1.0))
 }
 
 /// The answer to one frame, as the client expects it.
@@ -169,7 +185,7 @@ impl AnswerQueue {
     }
 }
 
-/// Where a session is in a close the server starts (shutdown):
+/// Where a session is in a close the server starts (shutdown, maximum age, drain):
 /// `Open` → `Finishing` → `Draining` → `Drained`.
 ///
 /// The stock client drops the batch it is waiting on when a Close comes, and
@@ -185,7 +201,7 @@ enum Lifecycle {
     Open,
     /// Going away: the next frame read gets the Close instead of an answer,
     /// or the drain deadline does if none comes. Answers leave meanwhile.
-    Finishing,
+    Finishing(CloseCause),
     /// Close sent: frames are read and published, until the client's Close or the drain deadline.
     Draining,
     /// Nothing more is read; the session stops once its frames are acknowledged.
@@ -272,8 +288,8 @@ impl WsSession {
     }
 
     fn on_frame(&mut self, text: ByteString, ctx: &mut ws::WebsocketContext<Self>) {
-        if self.lifecycle == Lifecycle::Finishing {
-            self.send_close(ctx);
+        if let Lifecycle::Finishing(cause) = self.lifecycle {
+            self.send_close(cause, ctx);
         }
         // When it was read, not when we take it: a resend read 15 s after its
         // original is recognised even if backpressure handed both over together.
@@ -356,8 +372,24 @@ impl WsSession {
         ctx.stop();
     }
 
-    fn send_close(&mut self, ctx: &mut ws::WebsocketContext<Self>) {
-        ctx.close(Some(CloseReason { code: CloseCode::Away, description: Some("server shutting down".into()) }));
+    /// Starts the lossless close; a session already closing keeps its cause.
+    fn going_away(&mut self, cause: CloseCause, ctx: &mut ws::WebsocketContext<Self>) {
+        if self.lifecycle == Lifecycle::Open {
+            self.lifecycle = Lifecycle::Finishing(cause);
+            ctx.run_later(self.limits.close_drain_deadline, |act, ctx| {
+                if let Lifecycle::Finishing(cause) = act.lifecycle {
+                    act.send_close(cause, ctx);
+                }
+            });
+        }
+    }
+
+    fn send_close(&mut self, cause: CloseCause, ctx: &mut ws::WebsocketContext<Self>) {
+        let (code, why) = match cause {
+            CloseCause::Shutdown => (CloseCode::Away, "server shutting down"),
+            CloseCause::Rebalance => (CloseCode::Restart, "reconnect: rebalancing connections over replicas"),
+        };
+        ctx.close(Some(CloseReason { code, description: Some(why.into()) }));
         self.lifecycle = Lifecycle::Draining;
         ctx.run_later(self.limits.close_drain_deadline, |act, ctx| act.end_drain(ctx));
     }
@@ -413,6 +445,12 @@ impl Actor for WsSession {
     fn started(&mut self, ctx: &mut Self::Context) {
         self.slot.attach(ctx.address().recipient());
         ctx.run_interval(self.limits.ping_interval, Self::heartbeat);
+        if let Some(age) = self.limits.max_connection_age {
+            ctx.run_later(jittered(age, self.slot.id), |act, ctx| {
+                log::info!("conn={} run={} reached its maximum age: closing (1012)", act.slot.id, act.run_id);
+                act.going_away(CloseCause::Rebalance, ctx);
+            });
+        }
         self.metrics.connections_active.inc();
         log::info!("conn={} run={} connected", self.slot.id, self.run_id);
     }
@@ -464,15 +502,8 @@ impl StreamHandler<Result<ws::Message, ProtocolError>> for WsSession {
 impl Handler<GoingAway> for WsSession {
     type Result = ();
 
-    fn handle(&mut self, _: GoingAway, ctx: &mut Self::Context) {
-        if self.lifecycle == Lifecycle::Open {
-            self.lifecycle = Lifecycle::Finishing;
-            ctx.run_later(self.limits.close_drain_deadline, |act, ctx| {
-                if act.lifecycle == Lifecycle::Finishing {
-                    act.send_close(ctx);
-                }
-            });
-        }
+    fn handle(&mut self, GoingAway(cause): GoingAway, ctx: &mut Self::Context) {
+        self.going_away(cause, ctx);
     }
 }
 
@@ -553,6 +584,15 @@ mod tests {
         let answered = t0 + Duration::from_secs(16);
         queue.pop_ready(answered);
         assert!(!queue.absorb_resend(FRAME, answered + RESEND_CROSSING), "too long after the answer: a new frame");
+    }
+
+    #[test]
+    fn max_age_jitter_stays_within_ten_percent() {
+        let age = Duration::from_secs(100);
+        let ages: Vec<_> = (0..1000).map(|id| jittered(age, id)).collect();
+        assert!(ages.iter().all(|a| (Duration::from_secs(90)..=Duration::from_secs(110)).contains(a)));
+        let early = ages.iter().filter(|a| **a < age).count();
+        assert!((300..700).contains(&early), "about half close early: {early} of 1000");
     }
 
     #[test]

@@ -72,6 +72,8 @@ pub struct Settings {
     /// Bytes of accepted frames not yet acknowledged by Kafka, all connections together.
     pub max_inflight_bytes: usize,
     pub max_connections: usize,
+    /// How long a drain (SIGUSR1) takes to close every connection.
+    pub drain_spread: Duration,
 }
 
 impl Settings {
@@ -93,6 +95,7 @@ impl Settings {
             pong_timeout: websocket.ws_pong_timeout,
             frame_receive_deadline: websocket.ws_frame_receive_deadline,
             close_drain_deadline: websocket.ws_close_drain_deadline_ms,
+            max_connection_age: websocket.ws_max_connection_age,
         };
         let max_inflight_bytes = kafka.kafka_max_inflight_bytes;
         let presign_expiry = blob.s3_presign_expiry;
@@ -113,6 +116,7 @@ impl Settings {
             session,
             max_inflight_bytes,
             max_connections: websocket.ws_max_connections,
+            drain_spread: websocket.ws_drain_spread,
         })
     }
 

@@ -48,6 +48,16 @@ pub struct WebSocketConfig {
     /// socket); past it the connection is closed with 1008.
     #[arg(long, env = "WS_FRAME_RECEIVE_DEADLINE", value_name = "SECONDS", default_value = "30.0", value_parser = positive_seconds)]
     pub ws_frame_receive_deadline: Duration,
+    /// Seconds after which a connection is closed with 1012 (Service Restart), through the same lossless close as a
+    /// shutdown, so that long-lived connections spread over replicas added since (an autoscaler's new pods would
+    /// otherwise sit idle); each connection's age varies by ±10 % so a fleet's connections do not close together.
+    /// The stock client reconnects at once. Unset: connections are never closed for their age.
+    #[arg(long, env = "WS_MAX_CONNECTION_AGE", value_name = "SECONDS", value_parser = positive_seconds)]
+    pub ws_max_connection_age: Option<Duration>,
+    /// Seconds over which a drain (SIGUSR1) closes every open connection with 1012, one after the other, so their
+    /// clients reconnect elsewhere gradually; readiness answers 503 meanwhile. 0 closes them all at once.
+    #[arg(long, env = "WS_DRAIN_SPREAD", value_name = "SECONDS", default_value = "30.0", value_parser = values::seconds)]
+    pub ws_drain_spread: Duration,
 }
 
 /// A duration that must not be zero: a timer of 0 s would fire at once, forever.

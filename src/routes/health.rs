@@ -22,11 +22,13 @@ pub struct Liveness {
 pub enum ReadinessStatus {
     Ok,
     Degraded,
+    /// A drain (SIGUSR1) is closing every connection: a load balancer should send new ones elsewhere.
+    Draining,
 }
 
 #[derive(Serialize, ToSchema)]
 pub struct Readiness {
-    /// `degraded` exactly when Kafka is not usable.
+    /// `degraded` exactly when Kafka is not usable; else `draining` during a drain.
     status: ReadinessStatus,
     checks: Checks,
 }
@@ -59,7 +61,8 @@ fn actor_unavailable(actor: &str, error: MailboxError) -> String {
 
 /// Readiness: Kafka (topic metadata) and the blob store (bucket HEAD), each cached 1 s.
 ///
-/// 503 only when Kafka is unusable; a blob-store failure is reported in `checks.blob`, not fatal.
+/// 503 when Kafka is unusable, or while a drain (SIGUSR1) closes the connections; a blob-store failure is
+/// reported in `checks.blob`, not fatal.
 #[utoipa::path(
     get,
     path = "/health/ready/",
@@ -67,7 +70,7 @@ fn actor_unavailable(actor: &str, error: MailboxError) -> String {
     responses(
         (status = 200, description = "Kafka is usable", body = Readiness,
             example = json!({"status": "ok", "checks": {"kafka": "ok", "blob": "ok"}})),
-        (status = 503, description = "Kafka is not usable", body = Readiness,
+        (status = 503, description = "Kafka is not usable, or the replica is draining", body = Readiness,
             example = json!({"status": "degraded", "checks": {"kafka": "error: topic 'data-ingestion' has no partitions", "blob": "ok"}})),
     ),
 )]
@@ -87,10 +90,12 @@ pub async fn ready(state: web::Data<AppState>) -> HttpResponse {
             Err(e) => actor_unavailable("presign", e),
         },
     };
-    if kafka_ready {
-        HttpResponse::Ok().json(Readiness { status: ReadinessStatus::Ok, checks })
-    } else {
+    if !kafka_ready {
         HttpResponse::ServiceUnavailable().json(Readiness { status: ReadinessStatus::Degraded, checks })
+    } else if state.connections.is_draining() {
+        HttpResponse::ServiceUnavailable().json(Readiness { status: ReadinessStatus::Draining, checks })
+    } else {
+        HttpResponse::Ok().json(Readiness { status: ReadinessStatus::Ok, checks })
     }
 }
 

@@ -34,17 +34,7 @@ fn stock_clients_lose_no_tracked_point_when_the_frontier_restarts() {
     let reports: Vec<Value> = clients.into_iter().map(StockClient::report).collect();
     let run_ids: Vec<&str> = reports.iter().map(|r| r["run_id"].as_str().unwrap()).collect();
     let records = records_of_runs(&run_ids, CLIENTS * POINTS, Duration::from_secs(60));
-    let mut lost = 0;
-    for run_id in &run_ids {
-        let mut steps: Vec<i64> = records
-            .iter()
-            .filter(|r| r.key == run_id.as_bytes() && r.value["type"] == "log_metric")
-            .map(|r| r.value["payload"]["step"].as_i64().unwrap())
-            .collect();
-        steps.sort_unstable();
-        steps.dedup();
-        lost += POINTS - steps.len();
-    }
+    let lost = metric_points_lost(&records, &run_ids, POINTS);
     let dropped_by_clients: u64 = reports.iter().map(|r| r["transport"]["dropped"].as_u64().unwrap()).sum();
     let after_close = first_log.matches("settled after our Close, not answered: ok").count();
     eprintln!(

@@ -23,6 +23,7 @@ mod presign_gcs;
 mod presign_s3;
 mod publish_order;
 mod real_client;
+mod rebalancing;
 mod record_limit;
 mod shutdown;
 mod tenant_boundary;

@@ -79,3 +79,19 @@ pub fn records_with(mut config: ClientConfig, run_ids: &[&str], expected: usize,
     found.sort_by_key(|r| (r.partition, r.offset));
     found
 }
+
+/// Of `points` metric steps (0..points) each run in `run_ids` tracked, how many are missing from `records`
+/// (a step published twice counts once).
+pub fn metric_points_lost(records: &[Record], run_ids: &[&str], points: usize) -> usize {
+    let distinct_steps = |run_id: &str| {
+        let mut steps: Vec<i64> = records
+            .iter()
+            .filter(|r| r.key == run_id.as_bytes() && r.value["type"] == "log_metric")
+            .map(|r| r.value["payload"]["step"].as_i64().unwrap())
+            .collect();
+        steps.sort_unstable();
+        steps.dedup();
+        steps.len()
+    };
+    run_ids.iter().map(|run_id| points - distinct_steps(run_id)).sum()
+}
