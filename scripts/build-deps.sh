@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # What building the frontier needs besides Rust: rdkafka compiles its bundled
 # librdkafka with a C toolchain, make, perl and pkg-config, against OpenSSL's
-# headers (SASL/SCRAM and TLS to the broker). Installs from Debian what is missing.
+# headers (SASL/SCRAM and TLS to the broker). The tests check the alert rules
+# with promtool (Debian's prometheus). Installs from Debian what is missing.
 set -euo pipefail
 
 missing=()
@@ -10,6 +11,7 @@ command -v make >/dev/null || missing+=(make)
 command -v perl >/dev/null || missing+=(perl)
 command -v pkg-config >/dev/null || missing+=(pkg-config)
 pkg-config --exists openssl 2>/dev/null || missing+=(libssl-dev)
+command -v promtool >/dev/null || missing+=(prometheus)
 if [[ ${#missing[@]} -gt 0 ]]; then
   echo "build-deps: installing ${missing[*]} (Debian)" >&2
   sudo=()
