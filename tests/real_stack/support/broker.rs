@@ -23,16 +23,62 @@ pub struct Broker {
     /// The variable `local-stack.sh env` sets to its address, and the address without it.
     address_var: &'static str,
     default_address: &'static str,
+    /// Its build in the stack's `bin` directory, and the storage it runs on.
+    program: &'static str,
+    storage: fn() -> String,
     turn: Mutex<()>,
 }
 
+fn sqlite_storage() -> String {
+    "sqlite://tansu.db".into()
+}
+
+fn memory_storage() -> String {
+    "memory://tansu/".into()
+}
+
+fn cluster_storage() -> String {
+    std::env::var("MATYAN_CLUSTER_STORAGE").expect("MATYAN_CLUSTER_STORAGE is set by scripts/local-stack.sh env (run scripts/test.sh)")
+}
+
 /// The second memory broker, frozen by the stall tests.
-pub static STALL_BROKER: Broker =
-    Broker { name: "tansu-stall", address_var: "MATYAN_STALL_KAFKA", default_address: "127.0.0.1:9096", turn: Mutex::new(()) };
+pub static STALL_BROKER: Broker = Broker {
+    name: "tansu-stall",
+    address_var: "MATYAN_STALL_KAFKA",
+    default_address: "127.0.0.1:9096",
+    program: "tansu",
+    storage: memory_storage,
+    turn: Mutex::new(()),
+};
 
 /// The sqlite broker, stopped and restarted by the outage tests: its records survive.
-pub static DURABLE_BROKER: Broker =
-    Broker { name: "tansu-durable", address_var: "MATYAN_DURABLE_KAFKA", default_address: "127.0.0.1:9094", turn: Mutex::new(()) };
+pub static DURABLE_BROKER: Broker = Broker {
+    name: "tansu-durable",
+    address_var: "MATYAN_DURABLE_KAFKA",
+    default_address: "127.0.0.1:9094",
+    program: "tansu-sqlite",
+    storage: sqlite_storage,
+    turn: Mutex::new(()),
+};
+
+/// The two brokers of the cluster over PostgreSQL: stateless, so either restarts
+/// while the other serves. The fleet tests take both turns (A first).
+pub static CLUSTER_BROKER_A: Broker = Broker {
+    name: "tansu-cluster-a",
+    address_var: "MATYAN_CLUSTER_KAFKA_A",
+    default_address: "127.0.0.1:19192",
+    program: "tansu-postgres",
+    storage: cluster_storage,
+    turn: Mutex::new(()),
+};
+pub static CLUSTER_BROKER_B: Broker = Broker {
+    name: "tansu-cluster-b",
+    address_var: "MATYAN_CLUSTER_KAFKA_B",
+    default_address: "127.0.0.1:19193",
+    program: "tansu-postgres",
+    storage: cluster_storage,
+    turn: Mutex::new(()),
+};
 
 fn stack_dir(var: &str) -> PathBuf {
     std::env::var_os(var).unwrap_or_else(|| panic!("{var} is set by scripts/local-stack.sh env (run scripts/test.sh)")).into()
@@ -82,15 +128,15 @@ impl Broker {
         fs::remove_file(self.pid_file()).unwrap();
     }
 
-    /// Starts the stopped sqlite broker again on its storage, as `local-stack.sh`
+    /// Starts the stopped broker again on its storage, as `local-stack.sh`
     /// starts it (same command, directory, log and pid file), and waits until it listens.
     pub fn start(&self) {
         let address = self.bootstrap();
         let run = stack_dir("MATYAN_STACK_RUN");
         let log = OpenOptions::new().create(true).append(true).open(run.join(format!("{}.log", self.name))).unwrap();
         let listener = format!("tcp://{address}");
-        let mut broker = Command::new(stack_dir("MATYAN_STACK_BIN").join("tansu-sqlite"))
-            .args(["broker", "--listener-url", &listener, "--advertised-listener-url", &listener, "--storage-engine", "sqlite://tansu.db"])
+        let mut broker = Command::new(stack_dir("MATYAN_STACK_BIN").join(self.program))
+            .args(["broker", "--listener-url", &listener, "--advertised-listener-url", &listener, "--storage-engine", &(self.storage)()])
             // The sqlite path is relative to the working directory.
             .current_dir(run.join(self.name))
             .stdin(Stdio::null())

@@ -13,7 +13,7 @@ use super::http::get;
 use super::stack::{bucket, kafka_bootstrap, s3_endpoint, topic};
 use super::websocket::{upgrade, WsClient};
 
-fn free_port() -> u16 {
+pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 

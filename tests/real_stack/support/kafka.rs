@@ -83,15 +83,39 @@ pub fn records_with(mut config: ClientConfig, run_ids: &[&str], expected: usize,
 /// Of `points` metric steps (0..points) each run in `run_ids` tracked, how many are missing from `records`
 /// (a step published twice counts once).
 pub fn metric_points_lost(records: &[Record], run_ids: &[&str], points: usize) -> usize {
-    let distinct_steps = |run_id: &str| {
-        let mut steps: Vec<i64> = records
+    metric_point_counts(records, run_ids, points).lost
+}
+
+/// What became of the metric points runs tracked (steps 0..points each), as read back from Kafka.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PointCounts {
+    pub tracked: usize,
+    /// `log_metric` records of these runs.
+    pub in_kafka: usize,
+    /// Steps with no record.
+    pub lost: usize,
+    /// Records of a step already published (the stock client resends a batch after 15 s of silence).
+    pub duplicates: usize,
+    /// Records whose step is lower than one before it on the run's partition (a duplicate counts too).
+    pub out_of_order: usize,
+}
+
+pub fn metric_point_counts(records: &[Record], run_ids: &[&str], points: usize) -> PointCounts {
+    let mut counts = PointCounts { tracked: run_ids.len() * points, in_kafka: 0, lost: 0, duplicates: 0, out_of_order: 0 };
+    for run_id in run_ids {
+        // `records` is in (partition, offset) order, and a run has one partition.
+        let steps: Vec<i64> = records
             .iter()
             .filter(|r| r.key == run_id.as_bytes() && r.value["type"] == "log_metric")
             .map(|r| r.value["payload"]["step"].as_i64().unwrap())
             .collect();
-        steps.sort_unstable();
-        steps.dedup();
-        steps.len()
-    };
-    run_ids.iter().map(|run_id| points - distinct_steps(run_id)).sum()
+        counts.in_kafka += steps.len();
+        counts.out_of_order += steps.windows(2).filter(|pair| pair[1] < pair[0]).count();
+        let mut distinct = steps.clone();
+        distinct.sort_unstable();
+        distinct.dedup();
+        counts.duplicates += steps.len() - distinct.len();
+        counts.lost += points - distinct.len();
+    }
+    counts
 }
