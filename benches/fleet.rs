@@ -8,11 +8,13 @@
 //!    points against `log_metric` records in Kafka.
 //! 2. Throughput: 32 clients × 10,000 points as fast as each can track,
 //!    through 1 and then 2 replicas, on the memory broker (so that the broker
-//!    is not what is measured). Aggregate points/s and `run.close()` time.
+//!    is not what is measured). Aggregate points/s (points in Kafka over the
+//!    time from the first `track` to the last `close()`) and `run.close()` time.
 //!
 //! Run it with `scripts/fleet-bench.sh` (it starts the local stack and installs
 //! the reference). Sizes: FLEET_ROLLING_CLIENTS, FLEET_ROLLING_POINTS,
-//! FLEET_CLIENTS, FLEET_POINTS.
+//! FLEET_ROLLING_INTERVAL_MS, FLEET_CLIENTS, FLEET_POINTS (0 clients: no
+//! throughput phase).
 
 #[allow(dead_code, unused_imports)]
 #[path = "../tests/real_stack/support/mod.rs"]
@@ -29,16 +31,22 @@ fn count(var: &str, default: usize) -> usize {
 
 fn main() {
     let (rolling_clients, rolling_points) = (count("FLEET_ROLLING_CLIENTS", 16), count("FLEET_ROLLING_POINTS", 20_000));
+    let interval_ms = count("FLEET_ROLLING_INTERVAL_MS", 5) as u64;
     let (clients, points) = (count("FLEET_CLIENTS", 32), count("FLEET_POINTS", 10_000));
     let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
     println!("Fleet benchmark on {cores} cores: this gateway (release build) against matyan-frontier 0.3.0, HAProxy in front.\n");
 
-    println!("Rolling restarts: {rolling_clients} stock clients x {rolling_points} points, 5 ms apart, two replicas, two brokers\n");
+    println!(
+        "Rolling restarts: {rolling_clients} stock clients x {rolling_points} points, {interval_ms} ms apart, two replicas, two brokers\n"
+    );
     println!("{ROLLING_RESTART_HEADER}");
     for restarted in [Restarted::Replicas, Restarted::Brokers] {
         for gateway in [Gateway::Ours, Gateway::Reference] {
-            println!("{}", rolling_restart(gateway, restarted, rolling_clients, rolling_points, 5));
+            println!("{}", rolling_restart(gateway, restarted, rolling_clients, rolling_points, interval_ms));
         }
+    }
+    if clients == 0 {
+        return;
     }
 
     println!("\nThroughput: {clients} stock clients x {points} points, as fast as each tracks, memory broker\n");
@@ -65,7 +73,8 @@ fn main() {
 #[derive(Debug)]
 struct Throughput {
     gateway: Gateway,
-    /// Points tracked by all clients, over the time from the first `track` to the last `close()` returning.
+    /// Points in Kafka, over the time from the first `track` to the last `close()` returning
+    /// (a point a client gave up on at close does not count).
     points_per_second: f64,
     /// How long `run.close()` took (it returns once every batch is answered).
     close_p50: Duration,
@@ -90,11 +99,12 @@ fn throughput(gateway: Gateway, bootstrap: &str, replicas: usize, clients: usize
     let percentile = |p: f64| Duration::from_secs_f64(closes[((p * closes.len() as f64).ceil() as usize).clamp(1, closes.len()) - 1]);
     let run_ids: Vec<&str> = reports.iter().map(|r| r["run_id"].as_str().unwrap()).collect();
     let records = records_at_brokers(bootstrap, &run_ids, clients * points);
+    let lost = metric_point_counts(&records, &run_ids, points).lost;
     Throughput {
         gateway,
-        points_per_second: (clients * points) as f64 / took,
+        points_per_second: (clients * points - lost) as f64 / took,
         close_p50: percentile(0.50),
         close_p99: percentile(0.99),
-        lost: metric_point_counts(&records, &run_ids, points).lost,
+        lost,
     }
 }

@@ -117,6 +117,10 @@ up() {
     balancer_config "$BALANCER_PORT" "$STATS_PORT" "${ports[@]}" >"$RUN/fleet-haproxy.cfg"
     haproxy -W -f "$RUN/fleet-haproxy.cfg" </dev/null >"$RUN/fleet-balancer.log" 2>&1 &
     echo $! >"$RUN/fleet-balancer.pid"
+    for _ in $(seq 1 100); do
+      (exec 3<>"/dev/tcp/127.0.0.1/$BALANCER_PORT") 2>/dev/null && break
+      sleep 0.1
+    done
   fi
   log "$count replicas on 127.0.0.1:${ports[*]}, behind http://127.0.0.1:$BALANCER_PORT (statistics: http://127.0.0.1:$STATS_PORT/stats)"
   echo "http://127.0.0.1:$BALANCER_PORT"

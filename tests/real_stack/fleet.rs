@@ -7,7 +7,7 @@
 //! - after a scale-out from one replica to two, `WS_MAX_CONNECTION_AGE`
 //!   spreads the connections over both, losing nothing.
 //!
-//! CI runs the short form (4 clients × 5,000 points); the full form is
+//! CI runs the short form (4 clients × 5,000 points); the full form is
 //! `MATYAN_FLEET_CLIENTS=16 MATYAN_FLEET_POINTS=20000 scripts/test.sh --test real_stack fleet::`.
 //! `cargo bench --bench fleet` (scripts/fleet-bench.sh) runs the same procedure against the reference.
 
