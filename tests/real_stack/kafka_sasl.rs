@@ -71,5 +71,6 @@ fn a_wrong_password_is_a_clear_readiness_error_not_a_crash() {
     assert_eq!(answer["status"], "error", "{answer}");
     assert!(sent.elapsed() < Duration::from_secs(7), "answered at the deadline: {:?}", sent.elapsed());
     assert!(!frontier.log_text().contains("not-the-password"), "the password never reaches the logs");
-    assert_eq!(frontier.terminate().code(), Some(0), "still running, and it shuts down cleanly");
+    let status = frontier.terminate();
+    assert_eq!(status.code(), Some(0), "still running, and it shuts down cleanly: {status}; log:\n{}", frontier.log_text());
 }

@@ -124,7 +124,10 @@ impl Broker {
         while signal(&pid, "0") && Instant::now() < deadline {
             std::thread::sleep(Duration::from_millis(100));
         }
-        signal(&pid, "KILL");
+        // Only if it is still there: once it exited, its pid may already belong to another test's process.
+        if signal(&pid, "0") {
+            signal(&pid, "KILL");
+        }
         fs::remove_file(self.pid_file()).unwrap();
     }
 
