@@ -96,7 +96,7 @@ pub struct PointCounts {
     pub lost: usize,
     /// Records of a step already published (the stock client resends a batch after 15 s of silence).
     pub duplicates: usize,
-    /// Records whose step is lower than one before it on the run's partition (a duplicate counts too).
+    /// Records whose step is lower than the one just before it on the run's partition (a late duplicate counts too).
     pub out_of_order: usize,
 }
 
